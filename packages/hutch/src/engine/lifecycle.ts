@@ -1,0 +1,228 @@
+/**
+ * Sandbox lifecycle: create (admission, capability match, idempotency), start, stop, pause,
+ * resume, destroy, deadlines. Every backend call is journaled (intent → result) and every state
+ * change emits an event. One lifecycle operation at a time per sandbox.
+ */
+import { randomBytes } from 'node:crypto';
+import { BackendFailureError, ConflictError, HutchError, SandboxNotFoundError } from '../domain/errors.js';
+import type { RuntimeRecord, SandboxInfo, SandboxSpec } from '../domain/sandbox.js';
+import { assertTransition, isLive, type SandboxState } from '../domain/sandbox-state.js';
+import type { IsolationBackend } from '../port/isolation-backend.js';
+import { admit, type AdmissionLimits, type DiskProbe } from './admission.js';
+import type { EngineContext } from './context.js';
+import { requestHash, validateCreateRequest, type CreateSandboxRequest } from './create-request.js';
+import { DeadlineKeeper } from './deadlines.js';
+import { envKeys } from './redact.js';
+import { assertNeeds, sandboxNeeds } from './requirements.js';
+import { toSandboxInfo } from './sandbox-info.js';
+import type { SandboxRow } from './store.js';
+
+/** Resolves a template name to its root filesystem directory (host path, never shown). */
+export interface TemplateResolver {
+  resolve(name: string): Promise<string>;
+}
+
+export interface LifecycleOptions {
+  limits: AdmissionLimits;
+  diskProbe: DiskProbe;
+  defaultTimeoutMs: number;
+  templates?: TemplateResolver;
+}
+
+/** `sbx` + 17 base36 characters: DNS-label safe, so it fits `<port>-<id>.<domain>` hosts. */
+export function newSandboxId(): string {
+  const bytes = randomBytes(17);
+  let id = 'sbx';
+  for (let i = 0; id.length < 20; i++) id += (bytes[i]! % 36).toString(36);
+  return id;
+}
+
+export class Lifecycle {
+  readonly deadlines: DeadlineKeeper;
+  /** Hooks run when a sandbox stops existing (sessions, port routes...). */
+  readonly onGone: Array<(sandboxId: string) => void> = [];
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly options: LifecycleOptions,
+  ) {
+    this.deadlines = new DeadlineKeeper((id) => void this.expire(id), () => ctx.clock().getTime());
+  }
+
+  async create(request: CreateSandboxRequest, prepare?: (backend: IsolationBackend, spec: SandboxSpec) => Promise<RuntimeRecord>): Promise<SandboxInfo> {
+    validateCreateRequest(request);
+    const hash = requestHash(request);
+    if (request.idempotencyKey) {
+      const existing = this.ctx.store.sandboxByIdempotencyKey(request.idempotencyKey);
+      if (existing) {
+        if (existing.request_hash !== hash) throw new ConflictError('This idempotency key was already used for a different create request. Use a new key.', { idempotencyKey: request.idempotencyKey });
+        return toSandboxInfo(existing);
+      }
+    }
+    const backend = this.ctx.registry.get(request.backend);
+    const network = request.network ?? { mode: 'none' as const };
+    const resources = request.resources ?? {};
+    assertNeeds(backend.name, await this.ctx.report(backend), sandboxNeeds({ resources, network, template: request.template }));
+    const rootfsPath = request.template !== undefined && this.options.templates ? await this.options.templates.resolve(request.template) : undefined;
+    const live = this.ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'] });
+    admit(this.options.limits, live.map((r) => JSON.parse(r.resources)), resources, this.options.diskProbe());
+
+    const id = newSandboxId();
+    const timeoutMs = request.timeoutMs ?? this.options.defaultTimeoutMs;
+    const row: SandboxRow = {
+      id,
+      backend: backend.name,
+      template: request.template ?? null,
+      state: 'creating',
+      failure_reason: null,
+      resources: JSON.stringify(resources),
+      network: JSON.stringify(network),
+      workdir: request.workdir ?? null,
+      env: JSON.stringify(request.env ?? {}),
+      metadata: JSON.stringify(request.metadata ?? {}),
+      runtime: '{}',
+      created_at: this.ctx.now(),
+      deadline_at: null,
+      on_timeout: request.onTimeout ?? 'destroy',
+      destroyed_at: null,
+      idempotency_key: request.idempotencyKey ?? null,
+      request_hash: hash,
+    };
+    this.ctx.store.insertSandbox(row);
+    return this.ctx.locks.run(id, async () => {
+      const spec = this.ctx.specOf(row, rootfsPath);
+      try {
+        const summary = { backend: backend.name, template: row.template, resources, network: network.mode, envKeys: envKeys(request.env) };
+        const record = await this.ctx.journal.effect({ sandboxId: id, effect: prepare ? 'restore' : 'create', summary, idempotencyKey: request.idempotencyKey }, () =>
+          prepare ? prepare(backend, spec) : backend.create(spec),
+        );
+        this.ctx.saveRuntime(id, record);
+        const started = await this.ctx.journal.effect({ sandboxId: id, effect: 'start', summary: {} }, () => backend.start(id));
+        const deadlineAt = timeoutMs > 0 ? new Date(this.ctx.clock().getTime() + timeoutMs).toISOString() : null;
+        this.ctx.saveRuntime(id, started);
+        this.ctx.setState(id, 'running', { deadline_at: deadlineAt });
+        this.deadlines.set(id, deadlineAt);
+        this.ctx.events.emit(id, 'sandbox.created', { backend: backend.name, template: row.template, envKeys: envKeys(request.env) });
+      } catch (err) {
+        await this.failCreate(backend, id, err);
+        throw err;
+      }
+      return toSandboxInfo(this.ctx.row(id));
+    });
+  }
+
+  /** A create that failed half-way: reclaim whatever the backend made, then record `failed`. */
+  private async failCreate(backend: IsolationBackend, id: string, err: unknown): Promise<void> {
+    const code = err instanceof HutchError ? err.code : 'internal';
+    try {
+      await this.ctx.journal.effect({ sandboxId: id, effect: 'reclaim', summary: { after: 'failed create' } }, () => backend.reclaim(id, JSON.parse(this.ctx.row(id).runtime)));
+    } catch (reclaimError) {
+      this.ctx.logger.error({ sandboxId: id, code: reclaimError instanceof HutchError ? reclaimError.code : 'internal' }, 'reclaim after failed create failed');
+    }
+    this.ctx.setState(id, 'failed', { failure_reason: `create failed: ${code}`, destroyed_at: this.ctx.now() });
+    this.ctx.events.emit(id, 'sandbox.failed', { reason: `create failed: ${code}` });
+    this.ctx.logger.warn({ sandboxId: id, code }, 'sandbox create failed');
+  }
+
+  get(id: string): SandboxInfo {
+    return toSandboxInfo(this.ctx.row(id));
+  }
+
+  /** Runs a state change under the sandbox's lock, journaled, and records the new state. */
+  private async transition(id: string, to: SandboxState, verb: string, call: (backend: IsolationBackend, row: SandboxRow) => Promise<RuntimeRecord | void>): Promise<SandboxInfo> {
+    return this.ctx.locks.run(id, async () => {
+      const row = this.ctx.row(id);
+      assertTransition(row.state as SandboxState, to, verb);
+      const backend = this.ctx.backendOf(row);
+      const record = await this.ctx.journal.effect({ sandboxId: id, effect: verb as 'pause', summary: { from: row.state } }, () => call(backend, row));
+      if (record) this.ctx.saveRuntime(id, record);
+      this.ctx.setState(id, to);
+      this.ctx.events.emit(id, `sandbox.${to}`, { from: row.state });
+      return this.get(id);
+    });
+  }
+
+  pause(id: string): Promise<SandboxInfo> {
+    return this.transition(id, 'paused', 'pause', (b) => b.pause(id));
+  }
+
+  resume(id: string): Promise<SandboxInfo> {
+    return this.transition(id, 'running', 'resume', async (b, row) => {
+      if (row.state === 'stopped') return b.start(id);
+      await b.resume(id);
+    });
+  }
+
+  stop(id: string): Promise<SandboxInfo> {
+    return this.transition(id, 'stopped', 'stop', (b) => b.stop(id)).then((info) => {
+      this.ctx.store.endRunningProcesses('signaled', id);
+      return info;
+    });
+  }
+
+  start(id: string): Promise<SandboxInfo> {
+    return this.transition(id, 'running', 'start', (b) => b.start(id));
+  }
+
+  /** Destroys a sandbox in any live state. Idempotent on a tombstone. */
+  async destroy(id: string, reason = 'requested'): Promise<SandboxInfo> {
+    return this.ctx.locks.run(id, async () => {
+      const row = this.ctx.row(id);
+      if (!isLive(row.state as SandboxState)) {
+        if (row.state === 'destroyed') return toSandboxInfo(row);
+      }
+      assertTransition(row.state as SandboxState, 'destroyed', 'destroy');
+      const backend = this.ctx.backendOf(row);
+      let status = 'completed';
+      if (row.state !== 'failed') {
+        const result = await this.ctx.journal.effect({ sandboxId: id, effect: 'destroy', summary: { from: row.state, reason } }, () =>
+          backend.destroy(id).catch((err: unknown) => {
+            if (err instanceof SandboxNotFoundError) return { status: 'completed' as const, summary: 'already gone' };
+            throw err;
+          }),
+        );
+        status = result.status;
+      }
+      this.deadlines.clear(id);
+      this.ctx.store.endRunningProcesses('sandbox_destroyed', id);
+      this.ctx.setState(id, 'destroyed', { destroyed_at: this.ctx.now(), deadline_at: null });
+      this.ctx.events.emit(id, 'sandbox.destroyed', { reason, cleanup: status });
+      for (const hook of this.onGone) hook(id);
+      return this.get(id);
+    });
+  }
+
+  /** Moves the deadline to now + timeoutMs (0 clears it). Running, paused or stopped only. */
+  async setTimeout(id: string, timeoutMs: number): Promise<SandboxInfo> {
+    validateCreateRequest({ timeoutMs });
+    return this.ctx.locks.run(id, async () => {
+      const row = this.ctx.row(id);
+      if (!isLive(row.state as SandboxState)) assertTransition(row.state as SandboxState, 'running', 'set the timeout of');
+      const deadlineAt = timeoutMs > 0 ? new Date(this.ctx.clock().getTime() + timeoutMs).toISOString() : null;
+      this.ctx.store.updateSandbox(id, { deadline_at: deadlineAt });
+      this.deadlines.set(id, deadlineAt);
+      this.ctx.events.emit(id, 'sandbox.timeout_set', { timeoutMs });
+      return this.get(id);
+    });
+  }
+
+  /** The deadline passed: pause if asked and possible, otherwise destroy. */
+  private async expire(id: string): Promise<void> {
+    const row = this.ctx.store.getSandbox(id);
+    if (!row || !isLive(row.state as SandboxState)) return;
+    this.ctx.events.emit(id, 'sandbox.expired', { onTimeout: row.on_timeout });
+    try {
+      if (row.on_timeout === 'pause' && row.state === 'running') {
+        await this.pause(id);
+        await this.ctx.locks.run(id, async () => this.ctx.store.updateSandbox(id, { deadline_at: null }));
+      } else if (row.on_timeout !== 'pause' || row.state === 'creating') await this.destroy(id, 'timeout');
+    } catch (err) {
+      this.ctx.logger.error({ sandboxId: id, code: err instanceof HutchError ? err.code : 'internal' }, 'deadline action failed');
+    }
+  }
+
+  /** Wraps a host failure with a redacted message. */
+  static backendFailure(what: string, cause: unknown): BackendFailureError {
+    return new BackendFailureError(`${what} failed in the backend.`, undefined, { cause });
+  }
+}

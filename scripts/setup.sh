@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what Hutch needs on a Debian machine, idempotently: Debian packages (apt-get, as root),
+# npm dependencies (npm ci when the lock file changed) and the TypeScript build.
+# Sourced by scripts/run.sh and scripts/test.sh; safe to run by hand.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian packages: sandbox mechanisms, native-addon toolchain, and (for tests) a headless browser.
+packages=(bubblewrap slirp4netns iproute2 util-linux procps psmisc python3 make g++ ca-certificates)
+if [ "${HUTCH_SETUP_TEST:-0}" = 1 ]; then packages+=(chromium); fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "hutch setup: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "hutch setup: run as root to install packages (apt-get)" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "hutch setup: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# Native addons (better-sqlite3, node-pty) build from source against Node's own headers.
+if [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "hutch setup: npm ci"
+  npm ci --no-audit --no-fund --foreground-scripts >/dev/null
+fi
+
+npm run --silent build
