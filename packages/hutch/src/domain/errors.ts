@@ -150,3 +150,10 @@ export class ConflictError extends HutchError {
     super('conflict', message, details);
   }
 }
+
+/** A template's ready command did not exit 0 within its timeout; the sandbox was not created. */
+export class TemplateNotReadyError extends HutchError {
+  constructor(template: string, timeoutMs: number, lastExitCode: number | null) {
+    super('template_not_ready', `The ready command of template "${template}" did not succeed within ${timeoutMs} ms (last exit code ${lastExitCode ?? 'none'}). Check the template's start and ready commands.`, { template, timeoutMs, lastExitCode });
+  }
+}

@@ -25,6 +25,8 @@ import { recover, type RecoveryReport } from './recovery.js';
 import { decodeCursor, encodeCursor, toSandboxInfo } from './sandbox-info.js';
 import { Sessions } from './sessions.js';
 import { Snapshots } from './snapshots.js';
+import { Pools, type PoolSpec } from './pools.js';
+import { templateStartHook } from './template-hooks.js';
 import { openDatabase, Store } from './store.js';
 
 export interface EngineOptions {
@@ -37,6 +39,8 @@ export interface EngineOptions {
   /** How long destroyed sandboxes stay visible as tombstones (default 1 h). */
   tombstoneMs?: number;
   templates?: TemplateResolver;
+  /** Warm pools to keep filled from the start (more can be configured with `engine.pools`). */
+  pools?: PoolSpec[];
   logger?: EngineLogger;
   clock?: () => Date;
   diskProbe?: DiskProbe;
@@ -58,6 +62,7 @@ export class Engine {
   readonly files: Files;
   readonly snapshots: Snapshots;
   readonly sessions: Sessions;
+  readonly pools: Pools;
   readonly registry: BackendRegistry;
   /** What recovery found when this engine opened. */
   recovery: RecoveryReport = { adopted: [], failed: [], destroyed: [], repairs: 0 };
@@ -81,6 +86,9 @@ export class Engine {
     this.snapshots = new Snapshots(this.ctx, this.lifecycle);
     this.sessions = new Sessions(this.ctx, this.processes);
     this.lifecycle.onGone.push((id) => this.sessions.forget(id));
+    this.lifecycle.onTemplateStart.push(templateStartHook(this.processes));
+    this.pools = new Pools(this.ctx, this.lifecycle, { ...defaultAdmissionLimits(), ...options.limits });
+    this.lifecycle.pool = this.pools;
     this.tombstoneMs = options.tombstoneMs ?? 3600_000;
   }
 
@@ -90,6 +98,11 @@ export class Engine {
     const engine = new Engine(options, store);
     engine.recovery = await recover(engine.ctx);
     for (const row of store.listSandboxes({ states: ['running', 'paused', 'stopped'] })) engine.lifecycle.deadlines.set(row.id, row.deadline_at);
+    for (const spec of options.pools ?? []) engine.pools.configure(spec);
+    const configured = new Set(engine.pools.status().map((p) => p.key));
+    for (const row of store.listSandboxes({ states: ['running', 'paused', 'stopped'], pool: 'any' })) {
+      if (row.pool !== null && !configured.has(row.pool)) await engine.lifecycle.destroy(row.id, 'warm pool no longer configured').catch(() => undefined);
+    }
     engine.sweeper = setInterval(() => engine.sweepTombstones(), 60_000);
     engine.sweeper.unref();
     return engine;
@@ -98,6 +111,7 @@ export class Engine {
   /** Stops timers and closes the store. Sandboxes keep running; a later `open` adopts them. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.pools.stop();
     this.lifecycle.deadlines.clearAll();
     await this.sessions.closeAll();
     for (const backend of this.registry.all()) await backend.close();

@@ -4,22 +4,50 @@
  * change emits an event. One lifecycle operation at a time per sandbox.
  */
 import { randomBytes } from 'node:crypto';
-import { BackendFailureError, ConflictError, HutchError, SandboxNotFoundError } from '../domain/errors.js';
+import { BadRequestError, ConflictError, HutchError, SandboxNotFoundError } from '../domain/errors.js';
 import type { RuntimeRecord, SandboxInfo, SandboxSpec } from '../domain/sandbox.js';
 import { assertTransition, isLive, type SandboxState } from '../domain/sandbox-state.js';
 import type { IsolationBackend } from '../port/isolation-backend.js';
 import { admit, type AdmissionLimits, type DiskProbe } from './admission.js';
 import type { EngineContext } from './context.js';
-import { requestHash, validateCreateRequest, type CreateSandboxRequest } from './create-request.js';
+import { canonicalJson, requestHash, validateCreateRequest, type CreateSandboxRequest } from './create-request.js';
 import { DeadlineKeeper } from './deadlines.js';
 import { envKeys } from './redact.js';
 import { assertNeeds, sandboxNeeds } from './requirements.js';
 import { toSandboxInfo } from './sandbox-info.js';
 import type { SandboxRow } from './store.js';
 
-/** Resolves a template name to its root filesystem directory (host path, never shown). */
+/** What a template contributes to a sandbox. `rootfsPath` is a host path and never shown. */
+export interface ResolvedTemplate {
+  name: string;
+  rootfsPath: string;
+  env: Record<string, string>;
+  workdir?: string;
+  /** Default user of commands. */
+  user?: string;
+  /** Started detached once the sandbox runs. */
+  startCommand?: string;
+  /** Must exit 0 (retried until `readyTimeoutMs`) before the sandbox is reported running. */
+  readyCommand?: string;
+  readyTimeoutMs?: number;
+}
+
+/** Resolves a template name (building or fetching it if needed); throws `not_found` for unknown ones. */
 export interface TemplateResolver {
-  resolve(name: string): Promise<string>;
+  resolve(name: string): Promise<ResolvedTemplate>;
+}
+
+/** Prepares a sandbox from something other than a template (a snapshot restore). */
+export type Prepare = (backend: IsolationBackend, spec: SandboxSpec) => Promise<RuntimeRecord>;
+
+/** The warm pool, as the lifecycle sees it (see pools.ts). */
+export interface PoolCheckout {
+  checkout(key: string, row: SandboxRow, timeoutMs: number): Promise<SandboxInfo | undefined>;
+}
+
+/** Sandboxes with equal keys are interchangeable before hand-off. */
+export function poolKey(row: Pick<SandboxRow, 'backend' | 'template' | 'resources' | 'network' | 'workdir'>): string {
+  return canonicalJson({ backend: row.backend, template: row.template, resources: JSON.parse(row.resources), network: JSON.parse(row.network), workdir: row.workdir });
 }
 
 export interface LifecycleOptions {
@@ -41,6 +69,10 @@ export class Lifecycle {
   readonly deadlines: DeadlineKeeper;
   /** Hooks run when a sandbox stops existing (sessions, port routes...). */
   readonly onGone: Array<(sandboxId: string) => void> = [];
+  /** Hooks run once a sandbox from a template runs (its start and ready commands). */
+  readonly onTemplateStart: Array<(sandboxId: string, template: ResolvedTemplate) => Promise<void>> = [];
+  /** Set by the engine when warm pools are configured. */
+  pool: PoolCheckout | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -49,7 +81,7 @@ export class Lifecycle {
     this.deadlines = new DeadlineKeeper((id) => void this.expire(id), () => ctx.clock().getTime());
   }
 
-  async create(request: CreateSandboxRequest, prepare?: (backend: IsolationBackend, spec: SandboxSpec) => Promise<RuntimeRecord>): Promise<SandboxInfo> {
+  async create(request: CreateSandboxRequest, prepare?: Prepare): Promise<SandboxInfo> {
     validateCreateRequest(request);
     const hash = requestHash(request);
     if (request.idempotencyKey) {
@@ -63,22 +95,22 @@ export class Lifecycle {
     const network = request.network ?? { mode: 'none' as const };
     const resources = request.resources ?? {};
     assertNeeds(backend.name, await this.ctx.report(backend), sandboxNeeds({ resources, network, template: request.template }));
-    const rootfsPath = request.template !== undefined && this.options.templates ? await this.options.templates.resolve(request.template) : undefined;
+    const template = request.template !== undefined ? await this.templateFor(request.template) : undefined;
     const live = this.ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'] });
     admit(this.options.limits, live.map((r) => JSON.parse(r.resources)), resources, this.options.diskProbe());
 
-    const id = newSandboxId();
     const timeoutMs = request.timeoutMs ?? this.options.defaultTimeoutMs;
     const row: SandboxRow = {
-      id,
+      id: newSandboxId(),
       backend: backend.name,
       template: request.template ?? null,
       state: 'creating',
       failure_reason: null,
       resources: JSON.stringify(resources),
       network: JSON.stringify(network),
-      workdir: request.workdir ?? null,
-      env: JSON.stringify(request.env ?? {}),
+      workdir: request.workdir ?? template?.workdir ?? null,
+      env: JSON.stringify({ ...template?.env, ...request.env }),
+      exec_user: template?.user ?? null,
       metadata: JSON.stringify(request.metadata ?? {}),
       runtime: '{}',
       created_at: this.ctx.now(),
@@ -87,28 +119,52 @@ export class Lifecycle {
       destroyed_at: null,
       idempotency_key: request.idempotencyKey ?? null,
       request_hash: hash,
+      pool: null,
     };
+    if (!prepare && this.pool) {
+      const handed = await this.pool.checkout(poolKey({ ...row, workdir: request.workdir ?? null }), row, timeoutMs);
+      if (handed) return handed;
+    }
+    return this.launch(row, backend, template, timeoutMs, prepare);
+  }
+
+  /**
+   * Inserts `row` and brings the sandbox up: backend create (or `prepare`, for a restore), start,
+   * the template's start and ready commands, then `running` with its deadline. On any failure the
+   * backend's leftovers are reclaimed and the sandbox is recorded `failed`.
+   */
+  async launch(row: SandboxRow, backend: IsolationBackend, template: ResolvedTemplate | undefined, timeoutMs: number, prepare?: Prepare): Promise<SandboxInfo> {
+    const id = row.id;
     this.ctx.store.insertSandbox(row);
     return this.ctx.locks.run(id, async () => {
-      const spec = this.ctx.specOf(row, rootfsPath);
+      const spec = this.ctx.specOf(row, template?.rootfsPath);
+      const env = JSON.parse(row.env) as Record<string, string>;
       try {
-        const summary = { backend: backend.name, template: row.template, resources, network: network.mode, envKeys: envKeys(request.env) };
-        const record = await this.ctx.journal.effect({ sandboxId: id, effect: prepare ? 'restore' : 'create', summary, idempotencyKey: request.idempotencyKey }, () =>
+        const summary = { backend: backend.name, template: row.template, resources: JSON.parse(row.resources), network: spec.network.mode, envKeys: envKeys(env), ...(row.pool ? { pool: true } : {}) };
+        const record = await this.ctx.journal.effect({ sandboxId: id, effect: prepare ? 'restore' : 'create', summary, ...(row.idempotency_key ? { idempotencyKey: row.idempotency_key } : {}) }, () =>
           prepare ? prepare(backend, spec) : backend.create(spec),
         );
         this.ctx.saveRuntime(id, record);
         const started = await this.ctx.journal.effect({ sandboxId: id, effect: 'start', summary: {} }, () => backend.start(id));
-        const deadlineAt = timeoutMs > 0 ? new Date(this.ctx.clock().getTime() + timeoutMs).toISOString() : null;
         this.ctx.saveRuntime(id, started);
+        this.ctx.setState(id, 'running');
+        if (template) for (const hook of this.onTemplateStart) await hook(id, template);
+        const deadlineAt = row.pool === null && timeoutMs > 0 ? new Date(this.ctx.clock().getTime() + timeoutMs).toISOString() : null;
         this.ctx.setState(id, 'running', { deadline_at: deadlineAt });
         this.deadlines.set(id, deadlineAt);
-        this.ctx.events.emit(id, 'sandbox.created', { backend: backend.name, template: row.template, envKeys: envKeys(request.env) });
+        this.ctx.events.emit(id, row.pool ? 'sandbox.pooled' : 'sandbox.created', { backend: backend.name, template: row.template, envKeys: envKeys(env) });
       } catch (err) {
         await this.failCreate(backend, id, err);
         throw err;
       }
       return toSandboxInfo(this.ctx.row(id));
     });
+  }
+
+  /** Resolves a template by name (throws if this server has no template store). */
+  async templateFor(name: string): Promise<ResolvedTemplate> {
+    if (!this.options.templates) throw new BadRequestError(`Unknown template "${name}": this server has no template store.`, { template: name });
+    return this.options.templates.resolve(name);
   }
 
   /** A create that failed half-way: reclaim whatever the backend made, then record `failed`. */
@@ -219,10 +275,5 @@ export class Lifecycle {
     } catch (err) {
       this.ctx.logger.error({ sandboxId: id, code: err instanceof HutchError ? err.code : 'internal' }, 'deadline action failed');
     }
-  }
-
-  /** Wraps a host failure with a redacted message. */
-  static backendFailure(what: string, cause: unknown): BackendFailureError {
-    return new BackendFailureError(`${what} failed in the backend.`, undefined, { cause });
   }
 }

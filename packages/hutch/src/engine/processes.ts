@@ -24,9 +24,13 @@ export class Processes {
   async start(sandboxId: string, spec: ExecSpec, options?: CallOptions): Promise<ProcessHandle> {
     const { row, backend } = await this.backendFor(sandboxId, 'exec in');
     assertNeeds(backend.name, await this.ctx.report(backend), execNeeds(spec));
+    // The template's default user is applied below; it needs no capability check of its own.
     const env = { ...(JSON.parse(row.env) as Record<string, string>), ...spec.env };
-    const full: ExecSpec = { ...spec, env, cwd: spec.cwd ?? row.workdir ?? undefined };
-    if (full.cwd === undefined) delete full.cwd;
+    const full: ExecSpec = { ...spec, env };
+    const cwd = spec.cwd ?? row.workdir;
+    if (cwd) full.cwd = cwd;
+    const user = spec.user ?? row.exec_user;
+    if (user) full.user = user;
     const summary = summarizeExec({ ...spec, env });
     const handle = await this.ctx.journal.effect({ sandboxId, effect: 'exec', summary, describe: (h) => ({ pid: h.pid }) }, () => backend.exec(sandboxId, full, options));
     const info = handle.info();

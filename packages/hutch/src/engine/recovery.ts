@@ -28,7 +28,7 @@ export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
   }
   ctx.store.endRunningProcesses('lost');
 
-  for (const row of ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'] })) {
+  for (const row of ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'], pool: 'any' })) {
     const id = row.id;
     const backend = ctx.registry.has(row.backend) ? ctx.backendOf(row) : undefined;
     const runtime = JSON.parse(row.runtime) as Record<string, unknown>;

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS sandboxes (
   network TEXT NOT NULL,
   workdir TEXT,
   env TEXT NOT NULL,
+  exec_user TEXT,
   metadata TEXT NOT NULL,
   runtime TEXT NOT NULL DEFAULT '{}',
   created_at TEXT NOT NULL,
@@ -28,8 +29,10 @@ CREATE TABLE IF NOT EXISTS sandboxes (
   on_timeout TEXT NOT NULL,
   destroyed_at TEXT,
   idempotency_key TEXT UNIQUE,
-  request_hash TEXT
+  request_hash TEXT,
+  pool TEXT
 );
+CREATE INDEX IF NOT EXISTS sandboxes_pool ON sandboxes(pool);
 CREATE INDEX IF NOT EXISTS sandboxes_state ON sandboxes(state);
 CREATE TABLE IF NOT EXISTS journal (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -83,6 +86,8 @@ export interface SandboxRow {
   network: string;
   workdir: string | null;
   env: string;
+  /** Default user of commands (from the template). */
+  exec_user: string | null;
   metadata: string;
   runtime: string;
   created_at: string;
@@ -91,6 +96,8 @@ export interface SandboxRow {
   destroyed_at: string | null;
   idempotency_key: string | null;
   request_hash: string | null;
+  /** Warm-pool key while the sandbox waits in a pool; null once handed to a caller. */
+  pool: string | null;
 }
 
 export interface JournalRow {
@@ -153,8 +160,8 @@ export class Store {
   insertSandbox(row: SandboxRow): void {
     this.db
       .prepare(
-        `INSERT INTO sandboxes (id, backend, template, state, failure_reason, resources, network, workdir, env, metadata, runtime, created_at, deadline_at, on_timeout, destroyed_at, idempotency_key, request_hash)
-         VALUES (@id, @backend, @template, @state, @failure_reason, @resources, @network, @workdir, @env, @metadata, @runtime, @created_at, @deadline_at, @on_timeout, @destroyed_at, @idempotency_key, @request_hash)`,
+        `INSERT INTO sandboxes (id, backend, template, state, failure_reason, resources, network, workdir, env, exec_user, metadata, runtime, created_at, deadline_at, on_timeout, destroyed_at, idempotency_key, request_hash, pool)
+         VALUES (@id, @backend, @template, @state, @failure_reason, @resources, @network, @workdir, @env, @exec_user, @metadata, @runtime, @created_at, @deadline_at, @on_timeout, @destroyed_at, @idempotency_key, @request_hash, @pool)`,
       )
       .run(row);
   }
@@ -168,9 +175,15 @@ export class Store {
   }
 
   /** Sandboxes ordered by creation (then id), after `cursor` (an id), optionally by state. */
-  listSandboxes(filter: { states?: string[]; backend?: string; afterCreatedAt?: string; afterId?: string }): SandboxRow[] {
+  listSandboxes(filter: { states?: string[]; backend?: string; afterCreatedAt?: string; afterId?: string; pool?: string | null | 'any' }): SandboxRow[] {
     const where: string[] = [];
     const params: unknown[] = [];
+    const pool = filter.pool ?? null;
+    if (pool === null) where.push('pool IS NULL');
+    else if (pool !== 'any') {
+      where.push('pool = ?');
+      params.push(pool);
+    }
     if (filter.states?.length) {
       where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
       params.push(...filter.states);
