@@ -1,0 +1,347 @@
+/**
+ * Pure planning for the process tier: sandbox spec → host paths, mount table, bwrap argv, generated
+ * /etc files, cgroup writes, exec argv and env. Nothing here touches the filesystem or spawns; every
+ * host fact it needs (which top-level dirs are symlinks, which /etc files exist) comes in as input,
+ * so `plan.test.ts` runs anywhere.
+ *
+ * The mount table is the single description of a sandbox's filesystem: `renderBwrapMounts` turns
+ * it into bwrap arguments, and the files API maps sandbox paths through the same table, so the
+ * API can never see more than the sandbox does.
+ */
+import { join } from 'node:path';
+import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
+
+/** Sandbox ids become host path and cgroup components, so they are restricted to a safe alphabet. */
+export const SANDBOX_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** In-sandbox ids 0..65535 map to host ids starting here, so sandbox root is never host root. */
+export const HOST_ID_BASE = 100000;
+export const ID_RANGE = 65536;
+
+/** Host paths of one sandbox, all derived from the data dir and the id (so reclaim needs no record). */
+export interface SandboxPaths {
+  dir: string;
+  workspace: string;
+  tmp: string;
+  etc: string;
+  seccomp: string;
+  initLog: string;
+  specFile: string;
+}
+
+export function sandboxPaths(dataDir: string, sandboxId: string): SandboxPaths {
+  const dir = join(dataDir, 'sandboxes', sandboxId);
+  return {
+    dir,
+    workspace: join(dir, 'workspace'),
+    tmp: join(dir, 'tmp'),
+    etc: join(dir, 'etc'),
+    seccomp: join(dir, 'seccomp.bpf'),
+    initLog: join(dir, 'init.log'),
+    specFile: join(dir, 'spec.json'),
+  };
+}
+
+/** One entry of the sandbox's mount table, in mount order. */
+export type MountEntry =
+  | { kind: 'bind'; path: string; hostPath: string; writable: boolean; optional?: boolean }
+  | { kind: 'symlink'; path: string; target: string }
+  | { kind: 'dir'; path: string }
+  | { kind: 'proc'; path: string }
+  | { kind: 'dev'; path: string };
+
+/** A top-level entry of the host root (or of a template root) as seen by lstat. */
+export interface RootEntry {
+  name: string;
+  type: 'dir' | 'symlink' | 'file' | 'other';
+  target?: string;
+}
+
+/** Host system dirs a sandbox may see (read-only) when no template root is given. */
+export const HOST_SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** Host /etc entries bound read-only: what the loader, TLS and Debian alternatives need. Nothing
+ * else of the host's /etc (passwords, keys, configs with secrets) is visible. */
+export const HOST_ETC_ENTRIES = ['ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'ssl/certs', 'ssl/openssl.cnf', 'ca-certificates', 'localtime', 'mime.types'];
+
+/** Generated /etc files (written per sandbox). */
+export const GENERATED_ETC_FILES = ['passwd', 'group', 'hosts', 'hostname', 'resolv.conf', 'nsswitch.conf'];
+
+/** Paths of a template root that the sandbox gets from elsewhere, never from the template. */
+const SANDBOX_OWNED = new Set(['proc', 'dev', 'sys', 'tmp', 'workspace', 'run']);
+
+export interface MountPlanInput {
+  paths: SandboxPaths;
+  /** Template root; undefined means the host's system dirs. */
+  rootfsPath?: string;
+  /** lstat of the candidate top-level entries of the chosen root. */
+  rootEntries: RootEntry[];
+}
+
+/** The mount table of a sandbox (see the module comment). */
+export function planMounts(input: MountPlanInput): MountEntry[] {
+  const { paths, rootfsPath } = input;
+  const mounts: MountEntry[] = [];
+  const base = rootfsPath ?? '/';
+  for (const entry of [...input.rootEntries].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (SANDBOX_OWNED.has(entry.name) || entry.name.includes('/')) continue;
+    if (!rootfsPath && !HOST_SYSTEM_DIRS.includes(entry.name)) continue;
+    if (rootfsPath && entry.name === 'etc') continue;
+    const path = `/${entry.name}`;
+    if (entry.type === 'symlink' && entry.target !== undefined) mounts.push({ kind: 'symlink', path, target: entry.target });
+    else if (entry.type === 'dir' || entry.type === 'file') mounts.push({ kind: 'bind', path, hostPath: join(base, entry.name), writable: false });
+  }
+  if (rootfsPath) {
+    mounts.push({ kind: 'bind', path: '/etc', hostPath: join(rootfsPath, 'etc'), writable: false, optional: true });
+  } else {
+    mounts.push({ kind: 'dir', path: '/etc' });
+    for (const name of GENERATED_ETC_FILES) mounts.push({ kind: 'bind', path: `/etc/${name}`, hostPath: join(paths.etc, name), writable: false });
+    for (const name of HOST_ETC_ENTRIES) mounts.push({ kind: 'bind', path: `/etc/${name}`, hostPath: `/etc/${name}`, writable: false, optional: true });
+  }
+  mounts.push(
+    { kind: 'proc', path: '/proc' },
+    { kind: 'dev', path: '/dev' },
+    { kind: 'bind', path: '/workspace', hostPath: paths.workspace, writable: true },
+    { kind: 'bind', path: '/tmp', hostPath: paths.tmp, writable: true },
+  );
+  return mounts;
+}
+
+/** bwrap arguments creating `mounts`, in order. */
+export function renderBwrapMounts(mounts: readonly MountEntry[]): string[] {
+  const args: string[] = [];
+  for (const m of mounts) {
+    switch (m.kind) {
+      case 'bind':
+        args.push(m.writable ? (m.optional ? '--bind-try' : '--bind') : m.optional ? '--ro-bind-try' : '--ro-bind', m.hostPath, m.path);
+        break;
+      case 'symlink':
+        args.push('--symlink', m.target, m.path);
+        break;
+      case 'dir':
+        args.push('--dir', m.path);
+        break;
+      case 'proc':
+        args.push('--proc', m.path);
+        break;
+      case 'dev':
+        args.push('--dev', m.path);
+        break;
+    }
+  }
+  return args;
+}
+
+/** The sandbox's long-lived command: it only sleeps (about 68 years; any `sleep` accepts it). */
+export const INIT_COMMAND = ['sleep', '2147483647'];
+
+export interface InitPlanInput {
+  mounts: readonly MountEntry[];
+  hostname: string;
+  /** Fd numbers the child gets: the BPF filter and the info pipe. */
+  seccompFd: number;
+  infoFd: number;
+  bwrapPath?: string;
+}
+
+/**
+ * The init: bwrap with its own pid, mount, ipc, uts, net and cgroup namespaces (the user namespace
+ * is made by the prelude), a read-only root, no capabilities, the seccomp filter, and a command
+ * that only sleeps. bwrap's own pid-1 reaper stays in the sandbox and adopts orphans.
+ * `--die-with-parent` is deliberately absent: sandboxes outlive the server.
+ */
+export function planInitArgv(input: InitPlanInput): string[] {
+  return [
+    input.bwrapPath ?? '/usr/bin/bwrap',
+    '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup',
+    '--hostname', input.hostname,
+    ...renderBwrapMounts(input.mounts),
+    '--remount-ro', '/',
+    '--chdir', '/',
+    '--cap-drop', 'ALL',
+    '--seccomp', String(input.seccompFd),
+    '--info-fd', String(input.infoFd),
+    '--',
+    ...INIT_COMMAND,
+  ];
+}
+
+/** Short hostname for a sandbox id (uts names are at most 64 bytes). */
+export function sandboxHostname(sandboxId: string): string {
+  return sandboxId.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
+}
+
+/** The generated /etc files for the host-root mode. */
+export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<string, string> {
+  const host = sandboxHostname(sandboxId);
+  return {
+    passwd: 'root:x:0:0:root:/workspace:/bin/bash\nuser:x:1000:1000:user:/workspace:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+    group: 'root:x:0:\nuser:x:1000:\nnogroup:x:65534:\n',
+    hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${host}\n`,
+    hostname: `${host}\n`,
+    'resolv.conf': network.mode === 'internet' ? 'nameserver 10.0.2.3\n' : '',
+    'nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n',
+  };
+}
+
+/** Parses `/etc/passwd` text into name → { uid, gid, home }. */
+export function parsePasswd(text: string): Map<string, { uid: number; gid: number; home: string }> {
+  const users = new Map<string, { uid: number; gid: number; home: string }>();
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 7 || !/^\d+$/.test(f[2]!) || !/^\d+$/.test(f[3]!)) continue;
+    users.set(f[0]!, { uid: Number(f[2]), gid: Number(f[3]), home: f[5]! });
+  }
+  return users;
+}
+
+export interface ExecUser {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** Resolves an exec `user` (name or numeric uid) against the sandbox's passwd; undefined if unknown. */
+export function resolveExecUser(user: string | undefined, passwd: ReturnType<typeof parsePasswd>): ExecUser | undefined {
+  if (user === undefined || user === '' || user === 'root' || user === '0') return { uid: 0, gid: 0, home: '/workspace' };
+  const byName = passwd.get(user);
+  if (byName) return byName;
+  if (/^\d+$/.test(user)) {
+    const uid = Number(user);
+    if (uid >= ID_RANGE) return undefined;
+    const entry = [...passwd.values()].find((u) => u.uid === uid);
+    return entry ?? { uid, gid: uid, home: '/workspace' };
+  }
+  return undefined;
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The exec environment: defaults, then the sandbox's env, then the exec's own. No host env leaks. */
+export function planExecEnv(sandboxEnv: Record<string, string>, execEnv: Record<string, string> | undefined, user: ExecUser, pty: boolean): Record<string, string> {
+  return {
+    PATH: DEFAULT_PATH,
+    HOME: user.home,
+    LANG: 'C.UTF-8',
+    ...(pty ? { TERM: 'xterm-256color' } : {}),
+    ...sandboxEnv,
+    ...(execEnv ?? {}),
+  };
+}
+
+export interface ExecPlanInput {
+  initPid: number;
+  user: ExecUser;
+  cwd: string;
+  /** `cmd`+`args`, or a shell string run with bash -lc (sh -c without bash). */
+  cmd?: string;
+  args?: string[];
+  shell?: string;
+  /** Fd (in the child) the wrapper writes its in-sandbox pid to; undefined (PTY): printed as OSC. */
+  pidFd?: number;
+  nsenterPath?: string;
+}
+
+/**
+ * nsenter into every namespace of the init, chroot to its root, then a tiny `sh` wrapper that
+ * reports its own pid, changes to `cwd` and `exec`s the command (so that pid is the command's).
+ */
+export function planExecArgv(input: ExecPlanInput): string[] {
+  // Without a pid fd (PTY) the pid goes out first as an OSC sequence the backend strips.
+  const report = input.pidFd === undefined ? "printf '\\033]hutch-pid;%s\\007' $$; " : `echo $$ >&${input.pidFd}; exec ${input.pidFd}>&-; `;
+  const wrapper = `${report}cd "$1" || exit 126; shift; exec "$@"`;
+  const command = input.shell !== undefined
+    ? ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -lc "$1"; else exec /bin/sh -c "$1"; fi', 'sh', input.shell]
+    : [input.cmd ?? 'true', ...(input.args ?? [])];
+  return [
+    input.nsenterPath ?? '/usr/bin/nsenter',
+    '-t', String(input.initPid),
+    '-U', '-m', '-u', '-i', '-n', '-p', '-r',
+    '-S', String(input.user.uid), '-G', String(input.user.gid),
+    '--', '/bin/sh', '-c', wrapper, 'hutch-exec', input.cwd, ...command,
+  ];
+}
+
+/** Cgroup hierarchies as detected on the host. */
+export type CgroupLayout =
+  | { mode: 'v1'; mounts: Partial<Record<CgroupController, string>> }
+  | { mode: 'v2'; root: string; controllers: string[] }
+  | { mode: 'none' };
+
+export const CGROUP_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+export type CgroupController = (typeof CGROUP_CONTROLLERS)[number];
+
+/** The per-sandbox cgroup dirs (`hutch/<id>` in every hierarchy used). */
+export function cgroupDirs(layout: CgroupLayout, sandboxId: string): string[] {
+  if (layout.mode === 'v2') return [join(layout.root, 'hutch', sandboxId)];
+  if (layout.mode === 'v1') return [...new Set(Object.values(layout.mounts).map((m) => join(m, 'hutch', sandboxId)))];
+  return [];
+}
+
+/** The dir of one controller for a sandbox (v1), or the unified dir (v2). */
+export function cgroupDir(layout: CgroupLayout, sandboxId: string, controller: CgroupController): string | undefined {
+  if (layout.mode === 'v2') return join(layout.root, 'hutch', sandboxId);
+  if (layout.mode === 'v1') {
+    const mount = layout.mounts[controller];
+    return mount === undefined ? undefined : join(mount, 'hutch', sandboxId);
+  }
+  return undefined;
+}
+
+export interface CgroupWrite {
+  dir: string;
+  file: string;
+  value: string;
+}
+
+export const CPU_PERIOD_US = 100_000;
+
+/** Limit files to write, in order (v1 needs memsw after the memory limit). */
+export function planCgroupWrites(layout: CgroupLayout, sandboxId: string, resources: Resources): CgroupWrite[] {
+  const writes: CgroupWrite[] = [];
+  const dir = (c: CgroupController) => cgroupDir(layout, sandboxId, c);
+  const push = (c: CgroupController, file: string, value: string) => {
+    const d = dir(c);
+    if (d !== undefined) writes.push({ dir: d, file, value });
+  };
+  const memoryBytes = resources.memoryMib ? Math.floor(resources.memoryMib * 1024 * 1024) : undefined;
+  const quotaUs = resources.vcpus ? Math.max(1000, Math.round(resources.vcpus * CPU_PERIOD_US)) : undefined;
+  if (layout.mode === 'v1') {
+    if (memoryBytes) {
+      push('memory', 'memory.limit_in_bytes', String(memoryBytes));
+      push('memory', 'memory.memsw.limit_in_bytes', String(memoryBytes));
+    }
+    if (resources.pids) push('pids', 'pids.max', String(resources.pids));
+    if (quotaUs) {
+      push('cpu', 'cpu.cfs_period_us', String(CPU_PERIOD_US));
+      push('cpu', 'cpu.cfs_quota_us', String(quotaUs));
+    }
+  } else if (layout.mode === 'v2') {
+    if (memoryBytes) {
+      push('memory', 'memory.max', String(memoryBytes));
+      push('memory', 'memory.swap.max', '0');
+    }
+    if (resources.pids) push('pids', 'pids.max', String(resources.pids));
+    if (quotaUs) push('cpu', 'cpu.max', `${quotaUs} ${CPU_PERIOD_US}`);
+  }
+  return writes;
+}
+
+/** The `cgroup.procs` files a launched process writes its pid to. */
+export function cgroupProcsFiles(layout: CgroupLayout, sandboxId: string): string[] {
+  return cgroupDirs(layout, sandboxId).map((d) => join(d, 'cgroup.procs'));
+}
+
+/** slirp4netns for `internet` mode: never the host's loopback, sandboxed, with its own seccomp. */
+export function planSlirpArgv(initPid: number, readyFd: number, slirpPath = '/usr/bin/slirp4netns'): string[] {
+  return [slirpPath, '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', `--ready-fd=${readyFd}`, String(initPid), 'tap0'];
+}
+
+/** Validates the parts of a spec the plan relies on; returns a message, or undefined when fine. */
+export function checkSpec(spec: SandboxSpec): string | undefined {
+  if (!SANDBOX_ID_PATTERN.test(spec.id)) return `Sandbox id ${JSON.stringify(spec.id)} has characters the process backend cannot use.`;
+  if (spec.rootfsPath !== undefined && !spec.rootfsPath.startsWith('/')) return 'rootfsPath must be absolute.';
+  const r = spec.resources;
+  for (const [k, v] of Object.entries(r)) if (v !== undefined && (typeof v !== 'number' || !(v > 0))) return `resources.${k} must be a positive number.`;
+  return undefined;
+}
