@@ -1,14 +1,18 @@
 /**
- * The host-side prelude every process-tier launch goes through: a short Perl program (perl-base is
+ * The host-side prelude every process-tier launch (and every template build command) goes through: a short Perl program (perl-base is
  * essential on Debian, so it is always there) that does, in this order and before anything of the
  * sandbox runs, what Node's `spawn` cannot:
  *   1. join the sandbox's cgroups (writes its own pid to each `cgroup.procs`), so the command and
  *      everything it forks is accounted and limited from its first instruction;
  *   2. optionally create a user namespace mapping ids 0..65535 onto host ids base..base+65535 (a forked
  *      helper writes `uid_map`/`gid_map`, as root may; no newuidmap needed), for bwrap's init;
- *   3. optionally set no_new_privs and install the seccomp filter (for exec: nsenter then runs
- *      under the same filter as the init). Capabilities are not dropped here: joining the user
- *      namespace resets the bounding set, and they only ever apply inside that namespace;
+ *   3. optionally install the seccomp filter (for exec: nsenter then runs under the same filter as
+ *      the init). It is installed without no_new_privs where the kernel allows it (the prelude
+ *      runs as root, or as root of the new user namespace), so setuid programs inside the
+ *      sandbox (sudo: setuid to the sandbox's root, host uid 100000) keep working; the filter
+ *      still binds every process. Only if that is refused is no_new_privs set first.
+ *      Capabilities are not dropped here: joining the user namespace resets the bounding set,
+ *      and they only ever apply inside that namespace;
  *   4. exec the real command (bwrap, nsenter or slirp4netns) in the same pid.
  *
  * Arguments: <seccomp file|-> <prctl nr> <unshare nr> <userns host id base|->
@@ -48,8 +52,10 @@ if ($seccomp ne '-') {
   open(my $f, '<:raw', $seccomp) or die "hutch-prelude: seccomp filter: $!\n";
   local $/; my $bytes = <$f>; close $f;
   my $fprog = pack('S x6 P', length($bytes) / 8, $bytes);
-  syscall($prctl, 38, 1, 0, 0, 0) == 0 or die "hutch-prelude: no_new_privs: $!\n";
-  syscall($prctl, 22, 2, $fprog) == 0 or die "hutch-prelude: seccomp: $!\n";
+  if (syscall($prctl, 22, 2, $fprog) != 0) {
+    syscall($prctl, 38, 1, 0, 0, 0) == 0 or die "hutch-prelude: no_new_privs: $!\n";
+    syscall($prctl, 22, 2, $fprog) == 0 or die "hutch-prelude: seccomp: $!\n";
+  }
 }
 exec { $ARGV[0] } @ARGV or die "hutch-prelude: exec $ARGV[0]: $!\n";
 `;

@@ -21,7 +21,7 @@ import { getSandbox, type BackendContext, type ProcessSandbox } from './context.
 import { errnoOf } from './errors.js';
 import { resolveSandboxPath } from './files.js';
 import { cgroupProcsFiles, parsePasswd, planExecArgv, planExecEnv, resolveExecUser } from './plan.js';
-import { preludeArgv } from './prelude.js';
+import { preludeArgv } from '../../host/prelude.js';
 import { childPids, innermostPid } from './proc.js';
 
 const PTY_PID_MARK = /\x1b\]hutch-pid;(\d+)\x07/;

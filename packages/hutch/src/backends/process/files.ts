@@ -29,14 +29,14 @@ export type Located =
 export function locate(mounts: readonly MountEntry[], path: string): Located {
   let best: MountEntry | undefined;
   for (const m of mounts) {
-    if (m.path === path || path.startsWith(`${m.path}/`)) {
+    if (m.path === path || m.path === '/' || path.startsWith(`${m.path}/`)) {
       if (!best || m.path.length >= best.path.length) best = m;
     }
   }
   if (best) {
     switch (best.kind) {
       case 'bind':
-        return { kind: 'host', hostPath: best.hostPath + path.slice(best.path.length), mountHostPath: best.hostPath, writable: best.writable };
+        return { kind: 'host', hostPath: best.path === '/' ? best.hostPath + (path === '/' ? '' : path) : best.hostPath + path.slice(best.path.length), mountHostPath: best.hostPath, writable: best.writable };
       case 'symlink':
         if (best.path === path) return { kind: 'symlink', target: best.target };
         break;

@@ -160,7 +160,7 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
       return withLock(ctx, spec.id, async () => {
         const sandbox = await createSandbox(ctx, spec);
         try {
-          await unpackSnapshot(ctx, artifact, sandbox.paths.workspace);
+          await unpackSnapshot(ctx, artifact, sandbox.paths.dir);
         } catch (err) {
           await destroySandbox(ctx, spec.id);
           throw err;

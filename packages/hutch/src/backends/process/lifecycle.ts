@@ -12,11 +12,13 @@ import { canFreeze, cgroupPids, createCgroups, killAll, removeCgroups, setFrozen
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
 import { commandFailed, errnoOf } from './errors.js';
 import { startNetwork } from './network.js';
+import { allowSetuid, mountOverlay, unmountOverlay } from './overlay.js';
+import { join } from 'node:path';
 import {
   HOST_ID_BASE, HOST_SYSTEM_DIRS, INIT_COMMAND, checkSpec, cgroupProcsFiles, planEtcFiles, planInitArgv, planMounts, sandboxHostname, sandboxPaths,
   type MountEntry, type RootEntry, type SandboxPaths,
 } from './plan.js';
-import { preludeArgv } from './prelude.js';
+import { preludeArgv } from '../../host/prelude.js';
 import { childPids, findProcessesByArg, isSameProcess, namespaceInits, parentPid, processStartTime, waitReaped } from './proc.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSeccompFilter } from './seccomp.js';
@@ -63,6 +65,10 @@ export async function createSandbox(ctx: BackendContext, spec: SandboxSpec): Pro
     }
     await chmod(paths.workspace, 0o777);
     await chmod(paths.tmp, 0o1777);
+    if (spec.rootfsPath) {
+      for (const dir of [join(paths.dir, 'root'), paths.upper, paths.work, paths.merged]) await mkdir(dir, { mode: 0o755 });
+      await chown(paths.upper, HOST_ID_BASE, HOST_ID_BASE);
+    }
     await mkdir(paths.etc, { mode: 0o755 });
     for (const [name, content] of Object.entries(planEtcFiles(spec.id, spec.network))) await writeFile(`${paths.etc}/${name}`, content, { mode: 0o644 });
     await writeFile(paths.seccomp, buildSeccompFilter(ctx.arch), { mode: 0o644 });
@@ -82,10 +88,12 @@ export async function startSandbox(ctx: BackendContext, id: string): Promise<Pro
   const sandbox = getSandbox(ctx, id);
   if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(describe(sandbox), 'running', 'start');
   await createCgroups(ctx.layout, id, sandbox.spec.resources);
+  if (sandbox.spec.rootfsPath) await mountOverlay(sandbox.spec.rootfsPath, sandbox.paths);
   const initPid = await launchInit(ctx, sandbox);
   sandbox.initPid = initPid;
   sandbox.initStartTime = await processStartTime(initPid);
   try {
+    if (sandbox.spec.rootfsPath) await allowSetuid(initPid, ctx.tools.nsenter);
     if (sandbox.spec.network.mode === 'internet') await startNetwork(ctx, sandbox, initPid);
   } catch (err) {
     await killAll(ctx.layout, id);
@@ -231,6 +239,11 @@ export async function removeSandboxResources(ctx: BackendContext, sandbox: Pick<
   const problems: string[] = [];
   if (!(await killSandboxProcesses(ctx, sandbox))) problems.push('processes still running');
   const left = await removeCgroups(ctx.layout, sandbox.id).catch(() => ['?']);
+  // The overlay must be gone before the directory is removed (rm would walk into the template's view).
+  if (!(await unmountOverlay(sandbox.paths))) {
+    problems.push('root overlay still mounted');
+    return { status: 'repair_needed', summary: `sandbox ${sandbox.id}: ${problems.join(', ')}` };
+  }
   if (left.length > 0) problems.push(`${left.length} cgroup dir(s) left`);
   try {
     await rm(sandbox.paths.dir, { recursive: true, force: true, maxRetries: 3 });

@@ -12,7 +12,7 @@ import { open } from 'node:fs/promises';
 import { BackendFailureError, CapabilityMissingError } from '../../domain/errors.js';
 import type { BackendContext, ProcessSandbox } from './context.js';
 import { cgroupProcsFiles, planSlirpArgv } from './plan.js';
-import { preludeArgv } from './prelude.js';
+import { preludeArgv } from '../../host/prelude.js';
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 

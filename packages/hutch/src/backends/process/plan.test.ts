@@ -35,11 +35,16 @@ describe('planMounts', () => {
     for (const name of HOST_ETC_ENTRIES) assert.ok(mounts.some((m) => m.kind === 'bind' && m.hostPath === `/etc/${name}` && m.optional), name);
   });
 
-  it('takes a template root entry by entry and keeps its own /etc', () => {
-    const mounts = planMounts({ paths, rootfsPath: '/tpl', rootEntries: [{ name: 'usr', type: 'dir' }, { name: 'etc', type: 'dir' }, { name: 'proc', type: 'dir' }, { name: 'opt', type: 'dir' }] });
-    assert.ok(mounts.some((m) => m.kind === 'bind' && m.path === '/opt' && m.hostPath === '/tpl/opt'));
-    assert.ok(mounts.some((m) => m.kind === 'bind' && m.path === '/etc' && m.hostPath === '/tpl/etc'));
-    assert.ok(!mounts.some((m) => m.kind === 'bind' && m.hostPath === '/tpl/proc'));
+  it('roots a template sandbox in its writable overlay, keeping the template /etc but generated host names', () => {
+    const mounts = planMounts({ paths, rootfsPath: '/tpl', rootEntries: [] });
+    assert.deepEqual(mounts[0], { kind: 'bind', path: '/', hostPath: paths.merged, writable: true });
+    assert.ok(mounts.some((m) => m.kind === 'bind' && m.path === '/etc/resolv.conf' && !m.writable));
+    assert.ok(!mounts.some((m) => m.kind === 'bind' && m.path === '/etc/passwd'), 'the template keeps its own users');
+    assert.ok(!mounts.some((m) => m.kind === 'bind' && m.hostPath.startsWith('/tpl')), 'the template is only ever the overlay lower layer');
+    const argv = planInitArgv({ mounts, hostname: 'h', seccompFd: 3, infoFd: 4 });
+    assert.ok(!argv.includes('--remount-ro'), 'the overlay root stays writable');
+    assert.deepEqual(locate(mounts, '/home/user/x'), { kind: 'host', hostPath: `${paths.merged}/home/user/x`, mountHostPath: paths.merged, writable: true });
+    assert.equal((locate(mounts, '/workspace/a') as { hostPath: string }).hostPath, `${paths.workspace}/a`);
   });
 });
 

@@ -10,13 +10,14 @@
  */
 import { join } from 'node:path';
 import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
+import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
 
 /** Sandbox ids become host path and cgroup components, so they are restricted to a safe alphabet. */
 export const SANDBOX_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** In-sandbox ids 0..65535 map to host ids starting here, so sandbox root is never host root. */
-export const HOST_ID_BASE = 100000;
-export const ID_RANGE = 65536;
+export const HOST_ID_BASE = USERNS_HOST_BASE;
+export const ID_RANGE = USERNS_SIZE;
 
 /** Host paths of one sandbox, all derived from the data dir and the id (so reclaim needs no record). */
 export interface SandboxPaths {
@@ -27,6 +28,10 @@ export interface SandboxPaths {
   seccomp: string;
   initLog: string;
   specFile: string;
+  /** Template mode: the overlay (template below, `upper` above) mounted at `merged`, the root. */
+  upper: string;
+  work: string;
+  merged: string;
 }
 
 export function sandboxPaths(dataDir: string, sandboxId: string): SandboxPaths {
@@ -39,6 +44,9 @@ export function sandboxPaths(dataDir: string, sandboxId: string): SandboxPaths {
     seccomp: join(dir, 'seccomp.bpf'),
     initLog: join(dir, 'init.log'),
     specFile: join(dir, 'spec.json'),
+    upper: join(dir, 'root', 'upper'),
+    work: join(dir, 'root', 'work'),
+    merged: join(dir, 'root', 'merged'),
   };
 }
 
@@ -78,22 +86,27 @@ export interface MountPlanInput {
   rootEntries: RootEntry[];
 }
 
-/** The mount table of a sandbox (see the module comment). */
+/** Generated /etc files laid over a template's own /etc (it keeps its users and groups). */
+export const TEMPLATE_ETC_OVERRIDES = ['hosts', 'hostname', 'resolv.conf'];
+
+/**
+ * The mount table of a sandbox (see the module comment). With a template, the root is the
+ * sandbox's writable overlay of it (`merged`: copy-on-write, the template is never written);
+ * without one, the host's system dirs read-only and a generated /etc.
+ */
 export function planMounts(input: MountPlanInput): MountEntry[] {
   const { paths, rootfsPath } = input;
   const mounts: MountEntry[] = [];
-  const base = rootfsPath ?? '/';
-  for (const entry of [...input.rootEntries].sort((a, b) => a.name.localeCompare(b.name))) {
-    if (SANDBOX_OWNED.has(entry.name) || entry.name.includes('/')) continue;
-    if (!rootfsPath && !HOST_SYSTEM_DIRS.includes(entry.name)) continue;
-    if (rootfsPath && entry.name === 'etc') continue;
-    const path = `/${entry.name}`;
-    if (entry.type === 'symlink' && entry.target !== undefined) mounts.push({ kind: 'symlink', path, target: entry.target });
-    else if (entry.type === 'dir' || entry.type === 'file') mounts.push({ kind: 'bind', path, hostPath: join(base, entry.name), writable: false });
-  }
   if (rootfsPath) {
-    mounts.push({ kind: 'bind', path: '/etc', hostPath: join(rootfsPath, 'etc'), writable: false, optional: true });
+    mounts.push({ kind: 'bind', path: '/', hostPath: paths.merged, writable: true });
+    for (const name of TEMPLATE_ETC_OVERRIDES) mounts.push({ kind: 'bind', path: `/etc/${name}`, hostPath: join(paths.etc, name), writable: false });
   } else {
+    for (const entry of [...input.rootEntries].sort((a, b) => a.name.localeCompare(b.name))) {
+      if (SANDBOX_OWNED.has(entry.name) || entry.name.includes('/') || !HOST_SYSTEM_DIRS.includes(entry.name)) continue;
+      const path = `/${entry.name}`;
+      if (entry.type === 'symlink' && entry.target !== undefined) mounts.push({ kind: 'symlink', path, target: entry.target });
+      else if (entry.type === 'dir' || entry.type === 'file') mounts.push({ kind: 'bind', path, hostPath: join('/', entry.name), writable: false });
+    }
     mounts.push({ kind: 'dir', path: '/etc' });
     for (const name of GENERATED_ETC_FILES) mounts.push({ kind: 'bind', path: `/etc/${name}`, hostPath: join(paths.etc, name), writable: false });
     for (const name of HOST_ETC_ENTRIES) mounts.push({ kind: 'bind', path: `/etc/${name}`, hostPath: `/etc/${name}`, writable: false, optional: true });
@@ -105,6 +118,11 @@ export function planMounts(input: MountPlanInput): MountEntry[] {
     { kind: 'bind', path: '/tmp', hostPath: paths.tmp, writable: true },
   );
   return mounts;
+}
+
+/** True when the sandbox's root is writable (a template overlay), false for the read-only host view. */
+export function hasWritableRoot(mounts: readonly MountEntry[]): boolean {
+  return mounts.some((m) => m.kind === 'bind' && m.path === '/' && m.writable);
 }
 
 /** bwrap arguments creating `mounts`, in order. */
@@ -156,7 +174,7 @@ export function planInitArgv(input: InitPlanInput): string[] {
     '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup',
     '--hostname', input.hostname,
     ...renderBwrapMounts(input.mounts),
-    '--remount-ro', '/',
+    ...(hasWritableRoot(input.mounts) ? [] : ['--remount-ro', '/']),
     '--chdir', '/',
     '--cap-drop', 'ALL',
     '--seccomp', String(input.seccompFd),

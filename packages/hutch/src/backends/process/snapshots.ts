@@ -1,5 +1,7 @@
 /**
- * Filesystem snapshots of the process tier: a tar of the sandbox's workspace (numeric owners kept)
+ * Filesystem snapshots of the process tier: a tar of the sandbox's writable state — its workspace
+ * and, for a template sandbox, the upper layer of its root overlay (whiteouts included; the
+ * template itself is not copied, a restore stacks the upper on the same template) — numeric owners kept
  * under `<dataDir>/snapshots/<snapshotId>.tar`, with size and sha256. A running sandbox is frozen
  * for the copy so the archive is consistent. Memory is never captured (no CRIU in this tier).
  */
@@ -29,14 +31,15 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Archives the workspace of `sandbox` into a new artifact. */
+/** Archives the writable state of `sandbox` into a new artifact. */
 export async function snapshotSandbox(ctx: BackendContext, sandbox: ProcessSandbox, snapshotId: string, kind: SnapshotKind): Promise<SnapshotArtifact> {
   const file = snapshotFile(ctx, snapshotId);
   await mkdir(join(ctx.dataDir, 'snapshots'), { recursive: true, mode: 0o700 });
   const freeze = sandbox.state === 'running' && canFreeze(ctx.layout);
   if (freeze) await setFrozen(ctx.layout, sandbox.id, true);
   try {
-    await run(ctx.tools.tar, ['--numeric-owner', '-C', sandbox.paths.workspace, '-cf', file, '.'], { maxBuffer: 1 << 20 });
+    const parts = ['./workspace', ...(sandbox.spec.rootfsPath ? ['./root/upper'] : [])];
+    await run(ctx.tools.tar, ['--numeric-owner', '-C', sandbox.paths.dir, '-cf', file, ...parts], { maxBuffer: 1 << 20 });
   } catch (err) {
     await rm(file, { force: true });
     throw commandFailed('Archiving the workspace', { exitCode: (err as { code?: number }).code ?? null }, err);
@@ -46,8 +49,8 @@ export async function snapshotSandbox(ctx: BackendContext, sandbox: ProcessSandb
   return { snapshotId, backend: 'process', kind, location: file, sizeBytes: (await stat(file)).size, sha256: await sha256File(file), memory: false };
 }
 
-/** Unpacks `artifact` into a (new, empty) workspace after checking its integrity. */
-export async function unpackSnapshot(ctx: BackendContext, artifact: SnapshotArtifact, workspace: string): Promise<void> {
+/** Unpacks `artifact` into a new, not yet started sandbox's directory after checking its integrity. */
+export async function unpackSnapshot(ctx: BackendContext, artifact: SnapshotArtifact, sandboxDir: string): Promise<void> {
   const file = snapshotFile(ctx, artifact.snapshotId);
   try {
     if ((await stat(file)).size !== artifact.sizeBytes || (await sha256File(file)) !== artifact.sha256) {
@@ -58,7 +61,7 @@ export async function unpackSnapshot(ctx: BackendContext, artifact: SnapshotArti
     throw err;
   }
   try {
-    await run(ctx.tools.tar, ['--numeric-owner', '--same-permissions', '-C', workspace, '-xf', file], { maxBuffer: 1 << 20 });
+    await run(ctx.tools.tar, ['--numeric-owner', '--same-permissions', '-C', sandboxDir, '-xf', file], { maxBuffer: 1 << 20 });
   } catch (err) {
     throw commandFailed('Unpacking the snapshot', { exitCode: (err as { code?: number }).code ?? null }, err);
   }
