@@ -57,6 +57,7 @@ export interface ProcessHandle {
   /** Throws `InvalidTransitionError` once stdin is closed or the process has exited. */
   writeStdin(data: Uint8Array): Promise<void>;
   closeStdin(): Promise<void>;
+  /** Delivers a signal to the process; SIGKILL reaches its whole process group (its children too). */
   signal(signal: SignalName): Promise<void>;
   /** PTY processes only. */
   resize(cols: number, rows: number): Promise<void>;

@@ -84,14 +84,22 @@ export class ExecProcess implements ProcessHandle {
     else this.child.pipe!.stdin!.end();
   }
 
+  /**
+   * Delivers `signal` to the command. SIGKILL goes to its whole process group (the command and
+   * every process it started that stayed in its group, e.g. a shell's background jobs), so
+   * killing a session's shell leaves nothing of it behind.
+   */
   async signal(signal: SignalName): Promise<void> {
     if (this.exit) return;
     const target = await this.findHostPid();
-    if (target === undefined) return;
-    try {
-      process.kill(target, signal);
-    } catch (err) {
-      if (errnoOf(err) !== 'ESRCH') throw err;
+    const group = this.child.pipe?.pid ?? this.child.pty?.pid;
+    const targets = [target, signal === 'SIGKILL' && group !== undefined ? -group : undefined].filter((t): t is number => t !== undefined);
+    for (const t of targets) {
+      try {
+        process.kill(t, signal);
+      } catch (err) {
+        if (errnoOf(err) !== 'ESRCH') throw err;
+      }
     }
   }
 
