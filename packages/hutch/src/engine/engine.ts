@@ -75,19 +75,21 @@ export class Engine {
     const now = () => clock().toISOString();
     this.registry = options.registry;
     this.ctx = new EngineContext(store, new Journal(store, now), new EventLog(store, now), options.registry, new KeyedMutex(), clock, options.logger ?? silentLogger);
+    const limits = { ...defaultAdmissionLimits(), ...options.limits };
+    const diskProbe = options.diskProbe ?? statfsProbe(options.dataDir);
     this.lifecycle = new Lifecycle(this.ctx, {
-      limits: { ...defaultAdmissionLimits(), ...options.limits },
-      diskProbe: options.diskProbe ?? statfsProbe(options.dataDir),
+      limits,
+      diskProbe,
       defaultTimeoutMs: options.defaultTimeoutMs ?? 300_000,
       ...(options.templates ? { templates: options.templates } : {}),
     });
     this.processes = new Processes(this.ctx);
     this.files = new Files(this.ctx);
-    this.snapshots = new Snapshots(this.ctx, this.lifecycle);
+    this.snapshots = new Snapshots(this.ctx, this.lifecycle, limits, diskProbe);
     this.sessions = new Sessions(this.ctx, this.processes);
     this.lifecycle.onGone.push((id) => this.sessions.forget(id));
     this.lifecycle.onTemplateStart.push(templateStartHook(this.processes));
-    this.pools = new Pools(this.ctx, this.lifecycle, { ...defaultAdmissionLimits(), ...options.limits });
+    this.pools = new Pools(this.ctx, this.lifecycle, limits, diskProbe);
     this.lifecycle.pool = this.pools;
     this.tombstoneMs = options.tombstoneMs ?? 3600_000;
   }

@@ -10,7 +10,7 @@ import { HutchError } from '../domain/errors.js';
 import type { NetworkPolicy, Resources, SandboxInfo } from '../domain/sandbox.js';
 import type { EngineContext } from './context.js';
 import { newSandboxId, poolKey, type Lifecycle, type PoolCheckout } from './lifecycle.js';
-import type { AdmissionLimits } from './admission.js';
+import type { AdmissionLimits, DiskProbe } from './admission.js';
 import { toSandboxInfo } from './sandbox-info.js';
 import type { SandboxRow } from './store.js';
 
@@ -50,6 +50,7 @@ export class Pools implements PoolCheckout {
     private readonly ctx: EngineContext,
     private readonly lifecycle: Lifecycle,
     private readonly limits: AdmissionLimits,
+    private readonly diskProbe: DiskProbe,
   ) {}
 
   /** Sets (or replaces) a pool's target and starts refilling in the background. */
@@ -169,7 +170,9 @@ export class Pools implements PoolCheckout {
     }
   }
 
+  /** Room for one more pooled sandbox: under the sandbox limit and well above the disk floor. */
   private hasRoom(): boolean {
+    if (this.diskProbe() < this.limits.diskFloorBytes * 2) return false;
     return this.ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'], pool: 'any' }).length < this.limits.maxSandboxes;
   }
 

@@ -3,7 +3,9 @@
  * a new sandbox, and fork (restore N times). Artifacts stay backend-private; clients see `SnapshotInfo`.
  */
 import { randomBytes } from 'node:crypto';
-import { BadRequestError, CapabilityMissingError, SnapshotNotFoundError } from '../domain/errors.js';
+import { BadRequestError, CapabilityMissingError, CapacityRejectedError, SnapshotNotFoundError } from '../domain/errors.js';
+import type { AdmissionLimits, DiskProbe } from './admission.js';
+import { readBundle, writeBundle, type BundleHeader } from './snapshot-bundle.js';
 import type { SandboxInfo } from '../domain/sandbox.js';
 import { assertStateIn, type SandboxState } from '../domain/sandbox-state.js';
 import type { SnapshotArtifact, SnapshotInfo, SnapshotKind } from '../domain/snapshot.js';
@@ -22,6 +24,8 @@ export class Snapshots {
   constructor(
     private readonly ctx: EngineContext,
     private readonly lifecycle: Lifecycle,
+    private readonly limits: Pick<AdmissionLimits, 'diskFloorBytes'>,
+    private readonly diskProbe: DiskProbe,
   ) {}
 
   async create(sandboxId: string, options: { kind?: SnapshotKind } = {}): Promise<SnapshotInfo> {
@@ -30,6 +34,7 @@ export class Snapshots {
       const row = this.ctx.row(sandboxId);
       assertStateIn(row.state as SandboxState, ['running', 'paused', 'stopped'], 'snapshot');
       const backend = this.ctx.backendOf(row);
+      this.checkDisk();
       if (!hasCapability(await this.ctx.report(backend), 'snapshot.filesystem')) throw new CapabilityMissingError('snapshot.filesystem', backend.name, 'snapshot a sandbox');
       const snapshotId = `snap${randomBytes(8).toString('hex')}`;
       const artifact = await this.ctx.journal.effect({ sandboxId, effect: 'snapshot', summary: { snapshotId, kind }, describe: (a) => ({ sizeBytes: a.sizeBytes, memory: a.memory }) }, () =>
@@ -48,6 +53,36 @@ export class Snapshots {
 
   list(filter: { sandboxId?: string } = {}): SnapshotInfo[] {
     return this.ctx.store.listSnapshots(filter.sandboxId).map(toSnapshotInfo);
+  }
+
+  /** The snapshot as a portable file (see snapshot-bundle.ts). */
+  async export(snapshotId: string): Promise<AsyncIterable<Uint8Array>> {
+    const row = this.row(snapshotId);
+    const backend = this.ctx.registry.get(row.backend);
+    if (!backend.exportSnapshot) throw new CapabilityMissingError('snapshot.export', backend.name, 'export a snapshot');
+    const artifact = JSON.parse(row.artifact) as SnapshotArtifact;
+    const header: BundleHeader = { backend: row.backend, kind: row.kind as SnapshotKind, template: row.template, sizeBytes: artifact.sizeBytes, sha256: artifact.sha256, memory: artifact.memory, createdAt: row.created_at };
+    return writeBundle(header, await backend.exportSnapshot(artifact));
+  }
+
+  /** Stores a snapshot file made by `export` (here or on another host) as a new snapshot. */
+  async import(data: AsyncIterable<Uint8Array>): Promise<SnapshotInfo> {
+    const { header, body } = await readBundle(data);
+    if (!this.ctx.registry.has(header.backend)) throw new BadRequestError(`This snapshot was made on the ${header.backend} backend, which this server does not run.`, { backend: header.backend });
+    const backend = this.ctx.registry.get(header.backend);
+    if (!backend.importSnapshot) throw new CapabilityMissingError('snapshot.export', backend.name, 'import a snapshot');
+    this.checkDisk();
+    const snapshotId = `snap${randomBytes(8).toString('hex')}`;
+    const artifact = await this.ctx.journal.effect({ sandboxId: null, effect: 'snapshot', summary: { snapshotId, imported: true, sizeBytes: header.sizeBytes } }, () =>
+      backend.importSnapshot!({ snapshotId, kind: header.kind, sizeBytes: header.sizeBytes, sha256: header.sha256, memory: header.memory }, body),
+    );
+    const row: SnapshotRow = { id: snapshotId, sandbox_id: 'imported', backend: backend.name, kind: header.kind, template: header.template, artifact: JSON.stringify(artifact), created_at: this.ctx.now() };
+    this.ctx.store.insertSnapshot(row);
+    return toSnapshotInfo(row);
+  }
+
+  private checkDisk(): void {
+    if (this.diskProbe() < this.limits.diskFloorBytes) throw new CapacityRejectedError('free disk is below the floor; delete snapshots or templates first', { limit: 'diskFloorBytes' });
   }
 
   async delete(snapshotId: string): Promise<void> {

@@ -27,6 +27,7 @@ export const CAPABILITIES = [
   'stats',
   'snapshot.filesystem',
   'snapshot.memory',
+  'snapshot.export',         // artifacts as bytes: export to a file, import elsewhere
   'recovery.adopt',          // sandboxes survive a server restart
   'recovery.reclaim',
   'seccomp',

@@ -116,6 +116,13 @@ export interface IsolationBackend {
   /** Prepares a new sandbox (as `create` does) whose state comes from `artifact`. */
   restore(artifact: SnapshotArtifact, spec: SandboxSpec, options?: CallOptions): Promise<RuntimeRecord>;
   deleteSnapshot(artifact: SnapshotArtifact, options?: CallOptions): Promise<void>;
+  /** Optional (`snapshot.export`): the artifact's bytes, to move it to a file or another host. */
+  exportSnapshot?(artifact: SnapshotArtifact, options?: CallOptions): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Optional (`snapshot.export`): stores bytes from `exportSnapshot` as a new artifact. Throws
+   * `BadRequestError` when they do not match `expected` size and sha256 (nothing is kept then).
+   */
+  importSnapshot?(expected: Omit<SnapshotArtifact, 'location' | 'backend'>, data: AsyncIterable<Uint8Array>, options?: CallOptions): Promise<SnapshotArtifact>;
 
   // recovery
   /** Re-attaches to a sandbox that survived a server restart, or reports it gone. */

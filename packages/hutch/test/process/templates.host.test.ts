@@ -69,6 +69,16 @@ describe('templates on the process tier (host)', { skip }, () => {
     assert.equal((await sh(parent.id, 'cat /home/user/state.txt')).stdout, 'parent\n');
     for (const child of children) await engine.lifecycle.destroy(child.id);
 
+    const parts: Buffer[] = [];
+    for await (const chunk of await engine.snapshots.export(snap.id)) parts.push(Buffer.from(chunk));
+    const imported = await engine.snapshots.import((async function* () {
+      yield Buffer.concat(parts);
+    })());
+    const fromFile = await engine.snapshots.restore(imported.id);
+    assert.equal((await sh(fromFile.id, 'cat /home/user/state.txt')).stdout, 'parent\n', 'an exported and re-imported snapshot restores');
+    await engine.lifecycle.destroy(fromFile.id);
+    await engine.snapshots.delete(imported.id);
+
     const file = join(dataDir, 'process', 'snapshots', `${snap.id}.tar`);
     writeFileSync(file, 'corrupted', { flag: 'a' });
     await assert.rejects(engine.snapshots.restore(snap.id), (err: { code?: string; message?: string }) => err.code === 'bad_request' && /does not match its recorded size and sha256/.test(err.message ?? ''));

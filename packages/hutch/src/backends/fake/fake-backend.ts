@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  BadRequestError,
   CapabilityMissingError,
   FileNotFoundError,
   InvalidTransitionError,
@@ -338,6 +339,30 @@ export class FakeBackend implements IsolationBackend {
     this.record('deleteSnapshot');
     this.world.snapshots.delete(artifact.location);
     this.world.save();
+  }
+
+  async exportSnapshot(artifact: SnapshotArtifact): Promise<AsyncIterable<Uint8Array>> {
+    this.record('exportSnapshot');
+    const tree = this.world.snapshots.get(artifact.location);
+    if (!tree) throw new FileNotFoundError(`snapshot ${artifact.snapshotId}`);
+    const bytes = Buffer.from(JSON.stringify(tree));
+    return (async function* () {
+      yield bytes;
+    })();
+  }
+
+  async importSnapshot(expected: Omit<SnapshotArtifact, 'location' | 'backend'>, data: AsyncIterable<Uint8Array>): Promise<SnapshotArtifact> {
+    this.record('importSnapshot');
+    const parts: Buffer[] = [];
+    for await (const chunk of data) parts.push(Buffer.from(chunk));
+    const bytes = Buffer.concat(parts);
+    if (bytes.length !== expected.sizeBytes || createHash('sha256').update(bytes).digest('hex') !== expected.sha256) {
+      throw new BadRequestError(`Snapshot ${expected.snapshotId} does not match its recorded size and sha256.`, { snapshotId: expected.snapshotId });
+    }
+    const location = `fake-snapshot:${expected.snapshotId}`;
+    this.world.snapshots.set(location, JSON.parse(bytes.toString()) as FakeTree);
+    this.world.save();
+    return { ...expected, backend: this.name, location };
   }
 
   async adopt(id: string): Promise<AdoptOutcome> {

@@ -107,7 +107,7 @@ export function reportFromProbe(probe: HostProbe): CapabilityReport {
     if (canFreeze(cg)) caps.push('lifecycle.pause');
   }
   if (probe.slirp4netns) caps.push('network.internet');
-  if (probe.tar) caps.push('snapshot.filesystem');
+  if (probe.tar) caps.push('snapshot.filesystem', 'snapshot.export');
   const notes: Record<string, string> = {
     cgroups: cg.mode,
     userns: 'ids 0-65535 mapped to host 100000-165535',

@@ -19,7 +19,7 @@ import { listSandboxDir, makeDir, moveSandboxPath, readSandboxFile, removeSandbo
 import { createSandbox, destroySandbox, pauseSandbox, startSandbox, stopSandbox } from './lifecycle.js';
 import { adoptSandbox, reclaimSandbox } from './recovery.js';
 import { seccompArchFor } from './seccomp.js';
-import { deleteSnapshotFile, snapshotSandbox, unpackSnapshot } from './snapshots.js';
+import { deleteSnapshotFile, exportSnapshotFile, importSnapshotFile, snapshotSandbox, unpackSnapshot } from './snapshots.js';
 
 export interface ProcessBackendOptions {
   /** Where sandboxes, workspaces and snapshots live. Its parents must be traversable (o+x). */
@@ -170,6 +170,12 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
     },
     async deleteSnapshot(artifact) {
       await deleteSnapshotFile(await context(), artifact);
+    },
+    async exportSnapshot(artifact) {
+      return exportSnapshotFile(await context(), artifact);
+    },
+    async importSnapshot(expected, data) {
+      return importSnapshotFile(await context(), expected, data);
     },
 
     async adopt(id, record) {

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BadRequestError, SnapshotNotFoundError } from '../../domain/errors.js';
@@ -70,4 +70,36 @@ export async function unpackSnapshot(ctx: BackendContext, artifact: SnapshotArti
 /** Deletes an artifact's file (idempotent). */
 export async function deleteSnapshotFile(ctx: BackendContext, artifact: SnapshotArtifact): Promise<void> {
   await rm(snapshotFile(ctx, artifact.snapshotId), { force: true });
+}
+
+/** The artifact's bytes (the tar file), after checking it still matches its record. */
+export async function exportSnapshotFile(ctx: BackendContext, artifact: SnapshotArtifact): Promise<AsyncIterable<Uint8Array>> {
+  const file = snapshotFile(ctx, artifact.snapshotId);
+  const size = await stat(file).then((s) => s.size, () => undefined);
+  if (size === undefined) throw new SnapshotNotFoundError(artifact.snapshotId);
+  if (size !== artifact.sizeBytes) throw new BadRequestError(`Snapshot ${artifact.snapshotId} does not match its recorded size and sha256.`, { snapshotId: artifact.snapshotId });
+  return createReadStream(file);
+}
+
+/** Writes imported bytes as a new artifact; keeps nothing unless size and sha256 match. */
+export async function importSnapshotFile(ctx: BackendContext, expected: Omit<SnapshotArtifact, 'location' | 'backend'>, data: AsyncIterable<Uint8Array>): Promise<SnapshotArtifact> {
+  const file = snapshotFile(ctx, expected.snapshotId);
+  await mkdir(join(ctx.dataDir, 'snapshots'), { recursive: true, mode: 0o700 });
+  const hash = createHash('sha256');
+  let size = 0;
+  const out = await open(file, 'wx', 0o600);
+  try {
+    for await (const chunk of data) {
+      hash.update(chunk);
+      size += chunk.length;
+      await out.write(chunk);
+    }
+  } finally {
+    await out.close();
+  }
+  if (size !== expected.sizeBytes || hash.digest('hex') !== expected.sha256) {
+    await rm(file, { force: true });
+    throw new BadRequestError(`Snapshot ${expected.snapshotId} does not match its recorded size and sha256.`, { snapshotId: expected.snapshotId });
+  }
+  return { ...expected, backend: 'process', location: file };
 }
