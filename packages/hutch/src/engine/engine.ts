@@ -173,6 +173,14 @@ export class Engine {
     return counts;
   }
 
+  /** Template names that live sandboxes, pooled sandboxes or snapshots still need (for template GC). */
+  templateNamesInUse(): Set<string> {
+    const names = new Set<string>();
+    for (const row of this.ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'], pool: 'any' })) if (row.template) names.add(row.template);
+    for (const row of this.ctx.store.listSnapshots()) if (row.template) names.add(row.template);
+    return names;
+  }
+
   /** Server-level key/value settings (e.g. API key hashes) kept in the same store. */
   get settings(): { get(key: string): string | undefined; set(key: string, value: string): void } {
     return { get: (k) => this.ctx.store.getMeta(k), set: (k, v) => this.ctx.store.setMeta(k, v) };
