@@ -4,19 +4,12 @@
  * importer checks size and sha256 of the bytes against the header before keeping anything.
  */
 import { BadRequestError } from '../domain/errors.js';
-import type { SnapshotKind } from '../domain/snapshot.js';
+import type { SnapshotInfo } from '../domain/snapshot.js';
 
 export const BUNDLE_MAGIC = 'HUTCH-SNAPSHOT/1';
 
-export interface BundleHeader {
-  backend: string;
-  kind: SnapshotKind;
-  template: string | null;
-  sizeBytes: number;
-  sha256: string;
-  memory: boolean;
-  createdAt: string;
-}
+/** What the file says about the snapshot: its record, less the ids that are local to one server. */
+export type BundleHeader = Omit<SnapshotInfo, 'id' | 'sandboxId'>;
 
 export async function* writeBundle(header: BundleHeader, artifact: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   yield Buffer.from(`${BUNDLE_MAGIC}\n${JSON.stringify(header)}\n`);
