@@ -52,6 +52,56 @@ export function errorFromBody(body: Partial<ErrorBody> | undefined, status: numb
   return new Class(code, message, status || HTTP_STATUS[code], body?.details);
 }
 
+/** Builds the typed error for an `error` frame inside a stream (status taken from the code table). */
+export function errorFromFrame(frame: { code?: unknown; message?: unknown; details?: unknown }): HutchApiError {
+  const code: ErrorCode = isErrorCode(frame.code) ? frame.code : 'internal';
+  const details = typeof frame.details === 'object' && frame.details !== null ? (frame.details as Record<string, unknown>) : undefined;
+  return errorFromBody({ code, message: typeof frame.message === 'string' ? frame.message : 'The stream reported an error.', ...(details ? { details } : {}) }, HTTP_STATUS[code]);
+}
+
+/** Codes of failures the SDK detects itself, without an answer from the server. */
+export type ClientErrorCode = 'connection_failed' | 'request_timeout' | 'bad_response';
+
+/** A failure on the client side of the wire: the server was not reached or answered nonsense. */
+export class HutchClientError extends Error {
+  readonly code: ClientErrorCode;
+
+  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The server could not be reached (refused, DNS, reset); `url` is the server's base URL. */
+export class ConnectionError extends HutchClientError {
+  readonly url: string;
+
+  constructor(url: string, options?: { cause?: unknown }) {
+    const cause = options?.cause as { cause?: { code?: string; message?: string }; message?: string } | undefined;
+    const why = cause?.cause?.code ?? cause?.cause?.message ?? cause?.message ?? 'unknown cause';
+    super('connection_failed', `Cannot reach the Hutch server at ${url} (${why})`, options);
+    this.url = url;
+  }
+}
+
+/** The server did not answer within `requestTimeoutMs` (`timeoutMs` here). */
+export class RequestTimeoutError extends HutchClientError {
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number, what: string) {
+    super('request_timeout', `${what} got no answer within ${timeoutMs} ms.`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The server answered with something the SDK cannot read (bad JSON line, stream cut short). */
+export class ProtocolError extends HutchClientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad_response', message, options);
+  }
+}
+
 /** Reads an error response into a typed error. */
 export async function errorFromResponse(response: Response): Promise<HutchApiError> {
   let body: Partial<ErrorBody> | undefined;

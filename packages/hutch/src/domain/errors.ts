@@ -157,3 +157,10 @@ export class TemplateNotReadyError extends HutchError {
     super('template_not_ready', `The ready command of template "${template}" did not succeed within ${timeoutMs} ms (last exit code ${lastExitCode ?? 'none'}). Check the template's start and ready commands.`, { template, timeoutMs, lastExitCode });
   }
 }
+
+/** Nothing listens on this TCP port inside the sandbox (the port proxy answers 502). */
+export class PortNotOpenError extends HutchError {
+  constructor(sandboxId: string, port: number) {
+    super('not_found', `Nothing listens on port ${port} in sandbox ${sandboxId}. Start the service inside the sandbox first.`, { sandboxId, port });
+  }
+}

@@ -26,6 +26,7 @@ import { decodeCursor, encodeCursor, toSandboxInfo } from './sandbox-info.js';
 import { Sessions } from './sessions.js';
 import { Snapshots } from './snapshots.js';
 import { Pools, type PoolSpec } from './pools.js';
+import { Ports } from './ports.js';
 import { templateStartHook } from './template-hooks.js';
 import { openDatabase, Store } from './store.js';
 
@@ -63,6 +64,7 @@ export class Engine {
   readonly snapshots: Snapshots;
   readonly sessions: Sessions;
   readonly pools: Pools;
+  readonly ports: Ports;
   readonly registry: BackendRegistry;
   /** What recovery found when this engine opened. */
   recovery: RecoveryReport = { adopted: [], failed: [], destroyed: [], repairs: 0 };
@@ -87,6 +89,7 @@ export class Engine {
     this.files = new Files(this.ctx);
     this.snapshots = new Snapshots(this.ctx, this.lifecycle, limits, diskProbe);
     this.sessions = new Sessions(this.ctx, this.processes);
+    this.ports = new Ports(this.ctx);
     this.lifecycle.onGone.push((id) => this.sessions.forget(id));
     this.lifecycle.onTemplateStart.push(templateStartHook(this.processes));
     this.pools = new Pools(this.ctx, this.lifecycle, limits, diskProbe);

@@ -26,6 +26,7 @@
  * - optional abilities (pause, snapshot, pty, ...) are announced in `capabilities()`; a backend that
  *   lacks one throws `CapabilityMissingError` if called anyway.
  */
+import type { Duplex } from 'node:stream';
 import type { CapabilityReport } from './capabilities.js';
 import type { RuntimeRecord, SandboxSpec, SandboxStats } from '../domain/sandbox.js';
 import type { ExecSpec, OutputChunk, ProcessExit, ProcessInfo, SignalName } from '../domain/process.js';
@@ -123,6 +124,14 @@ export interface IsolationBackend {
    * `BadRequestError` when they do not match `expected` size and sha256 (nothing is kept then).
    */
   importSnapshot?(expected: Omit<SnapshotArtifact, 'location' | 'backend'>, data: AsyncIterable<Uint8Array>, options?: CallOptions): Promise<SnapshotArtifact>;
+
+  // network
+  /**
+   * Optional (`network.port_forward`): opens a TCP connection to `port` on the loopback of a running
+   * sandbox and returns it as a byte stream (destroy it to close). Throws `PortNotOpenError` when
+   * nothing listens there and `InvalidTransitionError` when the sandbox is not running.
+   */
+  connectPort?(sandboxId: string, port: number, options?: CallOptions): Promise<Duplex>;
 
   // recovery
   /** Re-attaches to a sandbox that survived a server restart, or reports it gone. */

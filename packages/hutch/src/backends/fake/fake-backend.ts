@@ -5,11 +5,13 @@
  * nothing: it exists so that the engine, server and SDK can be tested in milliseconds.
  */
 import { createHash } from 'node:crypto';
+import { Duplex, PassThrough } from 'node:stream';
 import {
   BadRequestError,
   CapabilityMissingError,
   FileNotFoundError,
   InvalidTransitionError,
+  PortNotOpenError,
   ProcessNotFoundError,
   SandboxNotFoundError,
   UnsupportedHostError,
@@ -363,6 +365,24 @@ export class FakeBackend implements IsolationBackend {
     this.world.snapshots.set(location, JSON.parse(bytes.toString()) as FakeTree);
     this.world.save();
     return { ...expected, backend: this.name, location };
+  }
+
+  /** Connects to a listener registered in `world.listeners` (a fake service); refused otherwise. */
+  async connectPort(id: string, port: number): Promise<Duplex> {
+    this.record('connectPort');
+    this.need('network.port_forward', 'connect to a port in a sandbox');
+    const sandbox = this.sandbox(id);
+    if (sandbox.state !== 'running') throw new InvalidTransitionError(sandbox.state, 'running', 'connect to a port in');
+    const listener = this.world.listeners.get(`${id}:${port}`);
+    if (!listener) throw new PortNotOpenError(id, port);
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const client = Duplex.from({ readable: toClient, writable: toServer });
+    const server = Duplex.from({ readable: toServer, writable: toClient });
+    client.once('close', () => server.destroy());
+    server.once('close', () => client.destroy());
+    listener(server);
+    return client;
   }
 
   async adopt(id: string): Promise<AdoptOutcome> {

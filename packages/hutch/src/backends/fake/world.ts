@@ -6,6 +6,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 import type { FakeTree } from './fake-fs.js';
 import type { FakeProcess } from './fake-process.js';
@@ -26,6 +27,8 @@ export class FakeWorld {
   readonly snapshots = new Map<string, FakeTree>();
   readonly calls: string[] = [];
   readonly fileEvents = new EventEmitter();
+  /** Fake services listening in sandboxes, by `<sandboxId>:<port>`: each gets the server end of a connection. */
+  readonly listeners = new Map<string, (socket: Duplex) => void>();
 
   constructor(private readonly statePath?: string) {
     this.fileEvents.setMaxListeners(0);

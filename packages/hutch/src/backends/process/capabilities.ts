@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { release } from 'node:os';
 import { promisify } from 'node:util';
 import type { Capability, CapabilityReport } from '../../port/capabilities.js';
-import { detectCgroupLayout, canFreeze } from './cgroups.js';
+import { detectCgroupLayout, canFreeze } from '../../host/cgroups.js';
 import type { CgroupLayout } from './plan.js';
 import { seccompArchFor } from './seccomp.js';
 
@@ -97,7 +97,7 @@ export function reportFromProbe(probe: HostProbe): CapabilityReport {
   const missing = missingPrerequisites(probe);
   const caps: Capability[] = [
     'lifecycle.stop', 'exec.stdin', 'exec.signal', 'exec.pty', 'exec.timeout', 'exec.user', 'exec.background',
-    'files', 'files.watch', 'fs.read_only_root', 'fs.writable_layer', 'network.none',
+    'files', 'files.watch', 'fs.read_only_root', 'fs.writable_layer', 'network.none', 'network.port_forward',
     'recovery.adopt', 'recovery.reclaim', 'seccomp', 'templates',
   ];
   const cg = probe.cgroups;

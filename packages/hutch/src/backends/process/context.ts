@@ -4,6 +4,7 @@
  * two backend instances on one data dir (a "restarted server" in tests) share only the host.
  */
 import { SandboxNotFoundError } from '../../domain/errors.js';
+import { withKeyLock } from '../../host/locks.js';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 import type { HostTools } from './capabilities.js';
 import type { CgroupLayout, MountEntry, SandboxPaths } from './plan.js';
@@ -42,16 +43,9 @@ export function getSandbox(ctx: BackendContext, id: string): ProcessSandbox {
   return sandbox;
 }
 
-/** Runs `fn` after every earlier locked operation on `id` has settled. */
-export async function withLock<T>(ctx: BackendContext, id: string, fn: () => Promise<T>): Promise<T> {
-  const previous = ctx.locks.get(id) ?? Promise.resolve();
-  const next = previous.catch(() => undefined).then(fn);
-  ctx.locks.set(id, next);
-  try {
-    return await next;
-  } finally {
-    if (ctx.locks.get(id) === next) ctx.locks.delete(id);
-  }
+/** Runs `fn` after every earlier locked operation on `id` has settled (see host/locks.ts). */
+export function withLock<T>(ctx: BackendContext, id: string, fn: () => Promise<T>): Promise<T> {
+  return withKeyLock(ctx.locks, id, fn);
 }
 
 /** The runtime record persisted by the engine (host paths stay backend-private). */

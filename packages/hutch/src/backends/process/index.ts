@@ -12,10 +12,11 @@ import type { SnapshotArtifact } from '../../domain/snapshot.js';
 import type { CapabilityReport } from '../../port/capabilities.js';
 import type { CallOptions, IsolationBackend, WriteFileOptions } from '../../port/isolation-backend.js';
 import { DEFAULT_TOOLS, missingPrerequisites, probeHost, reportFromProbe, type HostProbe, type HostTools } from './capabilities.js';
-import { cgroupStats, setFrozen } from './cgroups.js';
+import { cgroupStats, setFrozen } from '../../host/cgroups.js';
 import { getSandbox, runtimeRecord, withLock, type BackendContext } from './context.js';
 import { execInSandbox } from './exec.js';
-import { listSandboxDir, makeDir, moveSandboxPath, readSandboxFile, removeSandboxPath, statSandboxPath, watchSandboxDir, writeSandboxFile } from './files-ops.js';
+import { connectSandboxPort } from './ports.js';
+import { listSandboxDir, makeDir, moveSandboxPath, readSandboxFile, removeSandboxPath, statSandboxPath, watchSandboxDir, writeSandboxFile } from '../../host/confined-files-ops.js';
 import { createSandbox, destroySandbox, pauseSandbox, startSandbox, stopSandbox } from './lifecycle.js';
 import { adoptSandbox, reclaimSandbox } from './recovery.js';
 import { seccompArchFor } from './seccomp.js';
@@ -176,6 +177,10 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
     },
     async importSnapshot(expected, data) {
       return importSnapshotFile(await context(), expected, data);
+    },
+
+    async connectPort(id, port, opts) {
+      return connectSandboxPort(await context(), id, port, opts?.signal);
     },
 
     async adopt(id, record) {

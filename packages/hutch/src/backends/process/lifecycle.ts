@@ -8,7 +8,7 @@ import { chown, chmod, lstat, mkdir, open, readdir, readlink, readFile, rm, writ
 import { AlreadyExistsError, BackendFailureError, BadRequestError, CapabilityMissingError, InvalidTransitionError } from '../../domain/errors.js';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 import type { CleanupResult } from '../../port/isolation-backend.js';
-import { canFreeze, cgroupPids, createCgroups, killAll, removeCgroups, setFrozen } from './cgroups.js';
+import { canFreeze, cgroupPids, createCgroups, killAll, removeCgroups, setFrozen } from '../../host/cgroups.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
 import { commandFailed, errnoOf } from './errors.js';
 import { startNetwork } from './network.js';
@@ -19,7 +19,7 @@ import {
   type MountEntry, type RootEntry, type SandboxPaths,
 } from './plan.js';
 import { preludeArgv } from '../../host/prelude.js';
-import { childPids, findProcessesByArg, isSameProcess, namespaceInits, parentPid, processStartTime, waitReaped } from './proc.js';
+import { childPids, findProcessesByArg, isSameProcess, namespaceInits, parentPid, processStartTime, waitReaped } from '../../host/proc.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSeccompFilter } from './seccomp.js';
 
@@ -49,7 +49,6 @@ export async function mountsFor(spec: SandboxSpec, paths: SandboxPaths): Promise
 export async function createSandbox(ctx: BackendContext, spec: SandboxSpec): Promise<ProcessSandbox> {
   const problem = checkSpec(spec);
   if (problem) throw new BadRequestError(problem);
-  if (spec.network.exposedPorts?.length) throw new CapabilityMissingError('network.port_forward', 'process', 'expose ports');
   const paths = sandboxPaths(ctx.dataDir, spec.id);
   if (ctx.sandboxes.has(spec.id) || (await lstat(paths.dir).catch(() => undefined))) throw new AlreadyExistsError(`Sandbox ${spec.id}`, { sandboxId: spec.id });
   if (spec.rootfsPath && !(await lstat(spec.rootfsPath).catch(() => undefined))?.isDirectory()) throw new BadRequestError('The template root filesystem does not exist.');

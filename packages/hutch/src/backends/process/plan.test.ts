@@ -5,8 +5,8 @@ import {
   HOST_ETC_ENTRIES, cgroupDirs, cgroupProcsFiles, checkSpec, parsePasswd, planCgroupWrites, planEtcFiles, planExecArgv, planExecEnv, planInitArgv,
   planMounts, renderBwrapMounts, resolveExecUser, sandboxPaths, type CgroupLayout, type RootEntry,
 } from './plan.js';
-import { parseCgroupLayout } from './cgroups.js';
-import { locate, virtualChildren } from './files.js';
+import { parseCgroupLayout } from '../../host/cgroups.js';
+import { locate, virtualChildren } from '../../host/confined-files.js';
 
 const paths = sandboxPaths('/data', 'sbx_a');
 const merged: RootEntry[] = [

@@ -11,6 +11,15 @@
 import { join } from 'node:path';
 import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
 import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
+import type { MountEntry } from '../../host/mount-table.js';
+
+export {
+  CGROUP_CONTROLLERS, CPU_PERIOD_US, cgroupDir, cgroupDirs, cgroupProcsFiles, planCgroupWrites,
+  type CgroupController, type CgroupLayout, type CgroupWrite,
+} from '../../host/cgroup-plan.js';
+export type { MountEntry } from '../../host/mount-table.js';
+export { DEFAULT_PATH, parsePasswd, planExecEnv, resolveExecUser, type ExecUser } from '../../host/exec-plan.js';
+import { planWrapperArgv, type ExecUser, type WrapperPlanInput } from '../../host/exec-plan.js';
 
 /** Sandbox ids become host path and cgroup components, so they are restricted to a safe alphabet. */
 export const SANDBOX_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -49,14 +58,6 @@ export function sandboxPaths(dataDir: string, sandboxId: string): SandboxPaths {
     merged: join(dir, 'root', 'merged'),
   };
 }
-
-/** One entry of the sandbox's mount table, in mount order. */
-export type MountEntry =
-  | { kind: 'bind'; path: string; hostPath: string; writable: boolean; optional?: boolean }
-  | { kind: 'symlink'; path: string; target: string }
-  | { kind: 'dir'; path: string }
-  | { kind: 'proc'; path: string }
-  | { kind: 'dev'; path: string };
 
 /** A top-level entry of the host root (or of a template root) as seen by lstat. */
 export interface RootEntry {
@@ -202,61 +203,9 @@ export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<
   };
 }
 
-/** Parses `/etc/passwd` text into name → { uid, gid, home }. */
-export function parsePasswd(text: string): Map<string, { uid: number; gid: number; home: string }> {
-  const users = new Map<string, { uid: number; gid: number; home: string }>();
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length < 7 || !/^\d+$/.test(f[2]!) || !/^\d+$/.test(f[3]!)) continue;
-    users.set(f[0]!, { uid: Number(f[2]), gid: Number(f[3]), home: f[5]! });
-  }
-  return users;
-}
-
-export interface ExecUser {
-  uid: number;
-  gid: number;
-  home: string;
-}
-
-/** Resolves an exec `user` (name or numeric uid) against the sandbox's passwd; undefined if unknown. */
-export function resolveExecUser(user: string | undefined, passwd: ReturnType<typeof parsePasswd>): ExecUser | undefined {
-  if (user === undefined || user === '' || user === 'root' || user === '0') return { uid: 0, gid: 0, home: '/workspace' };
-  const byName = passwd.get(user);
-  if (byName) return byName;
-  if (/^\d+$/.test(user)) {
-    const uid = Number(user);
-    if (uid >= ID_RANGE) return undefined;
-    const entry = [...passwd.values()].find((u) => u.uid === uid);
-    return entry ?? { uid, gid: uid, home: '/workspace' };
-  }
-  return undefined;
-}
-
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** The exec environment: defaults, then the sandbox's env, then the exec's own. No host env leaks. */
-export function planExecEnv(sandboxEnv: Record<string, string>, execEnv: Record<string, string> | undefined, user: ExecUser, pty: boolean): Record<string, string> {
-  return {
-    PATH: DEFAULT_PATH,
-    HOME: user.home,
-    LANG: 'C.UTF-8',
-    ...(pty ? { TERM: 'xterm-256color' } : {}),
-    ...sandboxEnv,
-    ...(execEnv ?? {}),
-  };
-}
-
-export interface ExecPlanInput {
+export interface ExecPlanInput extends WrapperPlanInput {
   initPid: number;
   user: ExecUser;
-  cwd: string;
-  /** `cmd`+`args`, or a shell string run with bash -lc (sh -c without bash). */
-  cmd?: string;
-  args?: string[];
-  shell?: string;
-  /** Fd (in the child) the wrapper writes its in-sandbox pid to; undefined (PTY): printed as OSC. */
-  pidFd?: number;
   nsenterPath?: string;
 }
 
@@ -265,95 +214,16 @@ export interface ExecPlanInput {
  * reports its own pid, changes to `cwd` and `exec`s the command (so that pid is the command's).
  */
 export function planExecArgv(input: ExecPlanInput): string[] {
-  // Without a pid fd (PTY) the pid goes out first as an OSC sequence the backend strips.
-  const report = input.pidFd === undefined ? "printf '\\033]hutch-pid;%s\\007' $$; " : `echo $$ >&${input.pidFd}; exec ${input.pidFd}>&-; `;
-  const wrapper = `${report}cd "$1" || exit 126; shift; exec "$@"`;
-  const command = input.shell !== undefined
-    ? ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -lc "$1"; else exec /bin/sh -c "$1"; fi', 'sh', input.shell]
-    : [input.cmd ?? 'true', ...(input.args ?? [])];
   return [
     input.nsenterPath ?? '/usr/bin/nsenter',
     '-t', String(input.initPid),
     '-U', '-m', '-u', '-i', '-n', '-p', '-r',
     '-S', String(input.user.uid), '-G', String(input.user.gid),
-    '--', '/bin/sh', '-c', wrapper, 'hutch-exec', input.cwd, ...command,
+    '--', ...planWrapperArgv(input),
   ];
 }
 
-/** Cgroup hierarchies as detected on the host. */
-export type CgroupLayout =
-  | { mode: 'v1'; mounts: Partial<Record<CgroupController, string>> }
-  | { mode: 'v2'; root: string; controllers: string[] }
-  | { mode: 'none' };
-
-export const CGROUP_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
-export type CgroupController = (typeof CGROUP_CONTROLLERS)[number];
-
-/** The per-sandbox cgroup dirs (`hutch/<id>` in every hierarchy used). */
-export function cgroupDirs(layout: CgroupLayout, sandboxId: string): string[] {
-  if (layout.mode === 'v2') return [join(layout.root, 'hutch', sandboxId)];
-  if (layout.mode === 'v1') return [...new Set(Object.values(layout.mounts).map((m) => join(m, 'hutch', sandboxId)))];
-  return [];
-}
-
-/** The dir of one controller for a sandbox (v1), or the unified dir (v2). */
-export function cgroupDir(layout: CgroupLayout, sandboxId: string, controller: CgroupController): string | undefined {
-  if (layout.mode === 'v2') return join(layout.root, 'hutch', sandboxId);
-  if (layout.mode === 'v1') {
-    const mount = layout.mounts[controller];
-    return mount === undefined ? undefined : join(mount, 'hutch', sandboxId);
-  }
-  return undefined;
-}
-
-export interface CgroupWrite {
-  dir: string;
-  file: string;
-  value: string;
-}
-
-export const CPU_PERIOD_US = 100_000;
-
-/** Limit files to write, in order (v1 needs memsw after the memory limit). */
-export function planCgroupWrites(layout: CgroupLayout, sandboxId: string, resources: Resources): CgroupWrite[] {
-  const writes: CgroupWrite[] = [];
-  const dir = (c: CgroupController) => cgroupDir(layout, sandboxId, c);
-  const push = (c: CgroupController, file: string, value: string) => {
-    const d = dir(c);
-    if (d !== undefined) writes.push({ dir: d, file, value });
-  };
-  const memoryBytes = resources.memoryMib ? Math.floor(resources.memoryMib * 1024 * 1024) : undefined;
-  const quotaUs = resources.vcpus ? Math.max(1000, Math.round(resources.vcpus * CPU_PERIOD_US)) : undefined;
-  if (layout.mode === 'v1') {
-    if (memoryBytes) {
-      push('memory', 'memory.limit_in_bytes', String(memoryBytes));
-      push('memory', 'memory.memsw.limit_in_bytes', String(memoryBytes));
-    }
-    if (resources.pids) push('pids', 'pids.max', String(resources.pids));
-    if (quotaUs) {
-      push('cpu', 'cpu.cfs_period_us', String(CPU_PERIOD_US));
-      push('cpu', 'cpu.cfs_quota_us', String(quotaUs));
-    }
-  } else if (layout.mode === 'v2') {
-    if (memoryBytes) {
-      push('memory', 'memory.max', String(memoryBytes));
-      push('memory', 'memory.swap.max', '0');
-    }
-    if (resources.pids) push('pids', 'pids.max', String(resources.pids));
-    if (quotaUs) push('cpu', 'cpu.max', `${quotaUs} ${CPU_PERIOD_US}`);
-  }
-  return writes;
-}
-
-/** The `cgroup.procs` files a launched process writes its pid to. */
-export function cgroupProcsFiles(layout: CgroupLayout, sandboxId: string): string[] {
-  return cgroupDirs(layout, sandboxId).map((d) => join(d, 'cgroup.procs'));
-}
-
-/** slirp4netns for `internet` mode: never the host's loopback, sandboxed, with its own seccomp. */
-export function planSlirpArgv(initPid: number, readyFd: number, slirpPath = '/usr/bin/slirp4netns'): string[] {
-  return [slirpPath, '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', `--ready-fd=${readyFd}`, String(initPid), 'tap0'];
-}
+export { planSlirpArgv } from '../../host/slirp.js';
 
 /** Validates the parts of a spec the plan relies on; returns a message, or undefined when fine. */
 export function checkSpec(spec: SandboxSpec): string | undefined {

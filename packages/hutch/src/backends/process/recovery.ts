@@ -7,11 +7,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 import type { AdoptOutcome, CleanupResult } from '../../port/isolation-backend.js';
-import { cgroupPids, isFrozen, killAll } from './cgroups.js';
+import { cgroupPids, isFrozen, killAll } from '../../host/cgroups.js';
 import { runtimeRecord, type BackendContext, type ProcessSandbox } from './context.js';
 import { mountsFor, removeSandboxResources } from './lifecycle.js';
 import { SANDBOX_ID_PATTERN, sandboxPaths } from './plan.js';
-import { isSameProcess } from './proc.js';
+import { isSameProcess } from '../../host/proc.js';
 
 /** Re-attaches to `sandboxId` or reports it gone. */
 export async function adoptSandbox(ctx: BackendContext, sandboxId: string, record: Record<string, unknown>): Promise<AdoptOutcome> {

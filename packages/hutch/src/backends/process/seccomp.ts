@@ -21,20 +21,9 @@ export type SeccompArch = 'x86_64' | 'aarch64';
 /** AUDIT_ARCH_* values from <linux/audit.h>. */
 export const AUDIT_ARCH: Readonly<Record<SeccompArch, number>> = { x86_64: 0xc000003e, aarch64: 0xc00000b7 };
 
-/** Syscalls refused with EPERM, by name. Reasons: kernel keyring, mounts, tracing, module and
- * kexec loading, eBPF, userfaultfd (exploit primitive), handle-based opens (escape from bind
- * mounts), swap, reboot, clock and syslog changes, new namespaces, io_uring (bypasses this list). */
-export const DENIED_SYSCALLS = [
-  'keyctl', 'add_key', 'request_key',
-  'mount', 'umount2', 'pivot_root', 'move_mount', 'open_tree', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr',
-  'ptrace', 'process_vm_readv', 'process_vm_writev', 'kcmp',
-  'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module',
-  'bpf', 'userfaultfd', 'perf_event_open', 'open_by_handle_at', 'name_to_handle_at',
-  'swapon', 'swapoff', 'reboot', 'acct', 'quotactl',
-  'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'syslog',
-  'unshare', 'io_uring_setup', 'io_uring_enter', 'io_uring_register',
-  'iopl', 'ioperm', 'uselib', 'lookup_dcookie', 'vhangup',
-] as const;
+import { CLONE_NEW_MASK, DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
+
+export { CLONE_NEW_MASK, DENIED_SYSCALLS };
 
 export type DeniedSyscall = (typeof DENIED_SYSCALLS)[number];
 
@@ -65,9 +54,6 @@ const NUMBERS: Record<SeccompArch, Partial<Record<DeniedSyscall | 'clone' | 'clo
     clone: 220, clone3: 435,
   },
 };
-
-/** All CLONE_NEW* flags: NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME. */
-export const CLONE_NEW_MASK = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x00000080;
 
 // BPF opcodes (linux/filter.h, linux/bpf_common.h) and seccomp return values.
 const LD_W_ABS = 0x20;

@@ -1,70 +1,27 @@
 /**
- * Path resolution for the files API, confined to the sandbox. A sandbox path is walked component
+ * Path resolution for the files API of the host-based tiers, confined to the sandbox. A sandbox path is walked component
  * by component through the sandbox's mount table (the same table bwrap mounts), reading symlinks
  * by hand: an absolute link target restarts from the *sandbox* root and `..` stops at it, so a
  * link to `/` or `/etc` inside the workspace resolves to the sandbox's `/` or `/etc`, never the
  * host's. /proc and /dev are the sandbox's own kernel views and are not served from the host.
  * Operations then open what was resolved without following links and check, through
  * /proc/self/fd, that the opened object really lies under the mount's host root, which closes the
- * window in which a sandbox process swaps a directory for a symlink (see files-ops.ts).
+ * window in which a sandbox process swaps a directory for a symlink (see confined-files-ops.ts).
  */
 import { lstat, readlink } from 'node:fs/promises';
-import { FileNotFoundError, PathEscapeError } from '../../domain/errors.js';
-import { normalizeSandboxPath } from '../../port/sandbox-path.js';
-import type { ProcessSandbox } from './context.js';
-import { errnoOf, fileError } from './errors.js';
-import type { MountEntry } from './plan.js';
+import { FileNotFoundError, PathEscapeError } from '../domain/errors.js';
+import { normalizeSandboxPath } from '../port/sandbox-path.js';
+import { errnoOf, fileError } from './host-errors.js';
+import { locate, type Located, type MountEntry } from './mount-table.js';
+
+export { locate, virtualChildren, type Located } from './mount-table.js';
+
+/** What the confined files API needs of a sandbox: its mount table. */
+export interface ConfinedRoot {
+  readonly mounts: readonly MountEntry[];
+}
 
 const MAX_LINKS = 40;
-
-/** Where a sandbox path lives. */
-export type Located =
-  | { kind: 'host'; hostPath: string; mountHostPath: string; writable: boolean }
-  | { kind: 'virtual' }
-  | { kind: 'symlink'; target: string }
-  | { kind: 'special' }
-  | { kind: 'missing' };
-
-/** Pure: maps a (symlink-free) sandbox path through the mount table. */
-export function locate(mounts: readonly MountEntry[], path: string): Located {
-  let best: MountEntry | undefined;
-  for (const m of mounts) {
-    if (m.path === path || m.path === '/' || path.startsWith(`${m.path}/`)) {
-      if (!best || m.path.length >= best.path.length) best = m;
-    }
-  }
-  if (best) {
-    switch (best.kind) {
-      case 'bind':
-        return { kind: 'host', hostPath: best.path === '/' ? best.hostPath + (path === '/' ? '' : path) : best.hostPath + path.slice(best.path.length), mountHostPath: best.hostPath, writable: best.writable };
-      case 'symlink':
-        if (best.path === path) return { kind: 'symlink', target: best.target };
-        break;
-      case 'proc':
-      case 'dev':
-        return { kind: 'special' };
-      case 'dir':
-        if (best.path === path) return { kind: 'virtual' };
-        break;
-    }
-  }
-  if (path === '/' || mounts.some((m) => m.path.startsWith(`${path}/`))) return { kind: 'virtual' };
-  return { kind: 'missing' };
-}
-
-/** Pure: the names directly under a virtual directory. */
-export function virtualChildren(mounts: readonly MountEntry[], dir: string): Array<{ name: string; entry: MountEntry | undefined }> {
-  const prefix = dir === '/' ? '/' : `${dir}/`;
-  const names = new Map<string, MountEntry | undefined>();
-  for (const m of mounts) {
-    if (!m.path.startsWith(prefix) || m.path === dir) continue;
-    const rest = m.path.slice(prefix.length);
-    const name = rest.split('/')[0]!;
-    if (!rest.includes('/')) names.set(name, m);
-    else if (!names.has(name)) names.set(name, undefined);
-  }
-  return [...names.entries()].map(([name, entry]) => ({ name, entry }));
-}
 
 export interface Resolved {
   /** The canonical sandbox path (no symlinks, except the last component when not followed). */
@@ -79,7 +36,7 @@ export interface Resolved {
  * followed too. Throws `PathEscapeError` for `..` in the caller's path or a link loop, and
  * `FileNotFoundError` when a directory on the way does not exist.
  */
-export async function resolveSandboxPath(sandbox: Pick<ProcessSandbox, 'mounts'>, path: string, followLast: boolean): Promise<Resolved> {
+export async function resolveSandboxPath(sandbox: ConfinedRoot, path: string, followLast: boolean): Promise<Resolved> {
   const normalized = normalizeSandboxPath(path);
   let pending = normalized.split('/').filter(Boolean);
   let resolved: string[] = [];

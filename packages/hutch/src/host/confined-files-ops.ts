@@ -1,20 +1,19 @@
 /**
- * The files API operations of the process tier (read, write, list, stat, mkdir, move, remove,
+ * The files API operations of the host-based tiers (process, container) (read, write, list, stat, mkdir, move, remove,
  * watch) on top of `resolveSandboxPath`. Every host object is opened with O_NOFOLLOW and checked
  * through /proc/self/fd to lie under its mount's host root before it is used; directory-relative
  * operations go through `/proc/self/fd/<dirfd>/<name>`, so a sandbox process racing the API by
- * swapping a directory for a symlink cannot redirect it to host files. Only /workspace and /tmp are
- * writable, as inside the sandbox.
+ * swapping a directory for a symlink cannot redirect it to host files. Only what the mount table
+ * marks writable can be changed, as inside the sandbox.
  */
 import { constants, existsSync, watch as fsWatch, type Stats } from 'node:fs';
 import { lstat, mkdir as fsMkdir, open, readdir, readlink, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
-import { BadRequestError, FileNotFoundError, PathEscapeError } from '../../domain/errors.js';
-import type { FileEntry, FileEvent, FileType } from '../../domain/files.js';
-import { normalizeSandboxPath, sandboxBasename, sandboxDirname } from '../../port/sandbox-path.js';
-import type { ProcessSandbox } from './context.js';
-import { errnoOf, fileError, readOnlyError } from './errors.js';
-import { isUnder, resolveSandboxPath, virtualChildren, type Resolved } from './files.js';
-import { HOST_ID_BASE } from './plan.js';
+import { BadRequestError, FileNotFoundError, PathEscapeError } from '../domain/errors.js';
+import type { FileEntry, FileEvent, FileType } from '../domain/files.js';
+import { USERNS_HOST_BASE as HOST_ID_BASE } from '../domain/user-namespace.js';
+import { normalizeSandboxPath, sandboxBasename, sandboxDirname } from '../port/sandbox-path.js';
+import { isUnder, resolveSandboxPath, virtualChildren, type ConfinedRoot, type Resolved } from './confined-files.js';
+import { errnoOf, fileError, readOnlyError } from './host-errors.js';
 
 type HostResolved = Resolved & { located: { kind: 'host'; hostPath: string; mountHostPath: string; writable: boolean } };
 
@@ -47,7 +46,7 @@ async function openVerified(r: HostResolved, flags: number, path: string, mode?:
 }
 
 /** Runs `fn(dirPrefix)` with the verified parent directory of `path` open. */
-async function inParent<T>(sandbox: ProcessSandbox, path: string, writable: boolean, fn: (dirPrefix: string, name: string) => Promise<T>): Promise<T> {
+async function inParent<T>(sandbox: ConfinedRoot, path: string, writable: boolean, fn: (dirPrefix: string, name: string) => Promise<T>): Promise<T> {
   const normalized = normalizeSandboxPath(path);
   if (normalized === '/') throw new BadRequestError('The sandbox root cannot be changed.');
   const parent = await resolveSandboxPath(sandbox, sandboxDirname(normalized), true);
@@ -81,7 +80,7 @@ function virtualEntry(path: string): FileEntry {
 }
 
 /** Streams a file's bytes. */
-export async function readSandboxFile(sandbox: ProcessSandbox, path: string): Promise<AsyncIterable<Uint8Array>> {
+export async function readSandboxFile(sandbox: ConfinedRoot, path: string): Promise<AsyncIterable<Uint8Array>> {
   const r = requireHost(await resolveSandboxPath(sandbox, path, true), path);
   const fh = await openVerified(r, constants.O_RDONLY, path);
   const st = await fh.stat();
@@ -99,7 +98,7 @@ export async function readSandboxFile(sandbox: ProcessSandbox, path: string): Pr
 }
 
 /** Writes a file from bytes or a stream; new files and dirs belong to the sandbox's root. */
-export async function writeSandboxFile(sandbox: ProcessSandbox, path: string, data: Uint8Array | AsyncIterable<Uint8Array>, mode = 0o644, parents = true): Promise<FileEntry> {
+export async function writeSandboxFile(sandbox: ConfinedRoot, path: string, data: Uint8Array | AsyncIterable<Uint8Array>, mode = 0o644, parents = true): Promise<FileEntry> {
   const normalized = normalizeSandboxPath(path);
   if (parents) await makeDir(sandbox, sandboxDirname(normalized), true);
   const r = requireWritable(await resolveSandboxPath(sandbox, normalized, true), normalized);
@@ -117,7 +116,7 @@ export async function writeSandboxFile(sandbox: ProcessSandbox, path: string, da
 }
 
 /** Creates a directory (and its parents with `parents`). */
-export async function makeDir(sandbox: ProcessSandbox, path: string, parents: boolean): Promise<FileEntry> {
+export async function makeDir(sandbox: ConfinedRoot, path: string, parents: boolean): Promise<FileEntry> {
   const normalized = normalizeSandboxPath(path);
   const existing = await resolveSandboxPath(sandbox, normalized, true).catch((err) => {
     if (parents && err instanceof FileNotFoundError) return undefined;
@@ -149,7 +148,7 @@ export async function makeDir(sandbox: ProcessSandbox, path: string, parents: bo
 }
 
 /** lstat-like: a symlink is reported as such, with its target. */
-export async function statSandboxPath(sandbox: ProcessSandbox, path: string): Promise<FileEntry> {
+export async function statSandboxPath(sandbox: ConfinedRoot, path: string): Promise<FileEntry> {
   const normalized = normalizeSandboxPath(path);
   const r = await resolveSandboxPath(sandbox, normalized, false);
   if (r.located.kind === 'virtual') return virtualEntry(normalized);
@@ -165,7 +164,7 @@ export async function statSandboxPath(sandbox: ProcessSandbox, path: string): Pr
 }
 
 /** Lists a directory down to `depth` levels (1 = direct children). Links are not descended. */
-export async function listSandboxDir(sandbox: ProcessSandbox, path: string, depth = 1): Promise<FileEntry[]> {
+export async function listSandboxDir(sandbox: ConfinedRoot, path: string, depth = 1): Promise<FileEntry[]> {
   const normalized = normalizeSandboxPath(path);
   const r = await resolveSandboxPath(sandbox, normalized, true);
   const base = r.sandboxPath;
@@ -200,7 +199,7 @@ export async function listSandboxDir(sandbox: ProcessSandbox, path: string, dept
 }
 
 /** Renames within the writable parts (a link is moved, not followed). */
-export async function moveSandboxPath(sandbox: ProcessSandbox, from: string, to: string): Promise<FileEntry> {
+export async function moveSandboxPath(sandbox: ConfinedRoot, from: string, to: string): Promise<FileEntry> {
   const src = normalizeSandboxPath(from);
   const dst = normalizeSandboxPath(to);
   await inParent(sandbox, src, true, (srcDir, srcName) =>
@@ -208,7 +207,7 @@ export async function moveSandboxPath(sandbox: ProcessSandbox, from: string, to:
       try {
         await rename(`${srcDir}/${srcName}`, `${dstDir}/${dstName}`);
       } catch (err) {
-        if (errnoOf(err) === 'EXDEV') throw new BadRequestError('Moving between /workspace and /tmp is not supported; copy instead.', { from: src, to: dst });
+        if (errnoOf(err) === 'EXDEV') throw new BadRequestError('Moving between different mounts of the sandbox is not supported; copy instead.', { from: src, to: dst });
         throw fileError(err, errnoOf(err) === 'ENOENT' ? src : dst);
       }
     }),
@@ -217,7 +216,7 @@ export async function moveSandboxPath(sandbox: ProcessSandbox, from: string, to:
 }
 
 /** Removes a file, link or (with `recursive`) a directory tree. */
-export async function removeSandboxPath(sandbox: ProcessSandbox, path: string, recursive: boolean): Promise<void> {
+export async function removeSandboxPath(sandbox: ConfinedRoot, path: string, recursive: boolean): Promise<void> {
   const normalized = normalizeSandboxPath(path);
   const r = await resolveSandboxPath(sandbox, normalized, false);
   if (r.located.kind !== 'host') throw r.located.kind === 'missing' ? new FileNotFoundError(normalized) : readOnlyError(normalized);
@@ -228,7 +227,7 @@ export async function removeSandboxPath(sandbox: ProcessSandbox, path: string, r
       const st = await lstat(target);
       if (!st.isDirectory()) await unlink(target);
       else if (!recursive) await rmdir(target);
-      // rm does not follow links inside the tree; the sandbox is frozen meanwhile (see index.ts).
+      // rm does not follow links inside the tree; the caller freezes the sandbox meanwhile.
       else await rm(target, { recursive: true, force: false });
     } catch (err) {
       throw fileError(err, normalized);
@@ -237,7 +236,7 @@ export async function removeSandboxPath(sandbox: ProcessSandbox, path: string, r
 }
 
 /** Yields changes under a directory until the signal aborts or the consumer stops. */
-export async function* watchSandboxDir(sandbox: ProcessSandbox, path: string, recursive: boolean, signal?: AbortSignal): AsyncGenerator<FileEvent> {
+export async function* watchSandboxDir(sandbox: ConfinedRoot, path: string, recursive: boolean, signal?: AbortSignal): AsyncGenerator<FileEvent> {
   const normalized = normalizeSandboxPath(path);
   const r = requireHost(await resolveSandboxPath(sandbox, normalized, true), normalized);
   const dir = await openVerified(r, constants.O_RDONLY | constants.O_DIRECTORY, normalized);

@@ -7,9 +7,9 @@
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cgroupDir, cgroupDirs, planCgroupWrites, CGROUP_CONTROLLERS, type CgroupController, type CgroupLayout } from './plan.js';
-import type { Resources } from '../../domain/sandbox.js';
-import { errnoOf } from './errors.js';
+import { cgroupDir, cgroupDirs, planCgroupWrites, CGROUP_CONTROLLERS, type CgroupController, type CgroupLayout } from './cgroup-plan.js';
+import type { Resources } from '../domain/sandbox.js';
+import { errnoOf } from './host-errors.js';
 
 /** Pure: the layout from `/proc/self/mountinfo` text plus the v2 root's `cgroup.controllers`. */
 export function parseCgroupLayout(mountinfo: string, v2Controllers: (mountPoint: string) => string | undefined): CgroupLayout {
@@ -193,8 +193,13 @@ export async function killAll(layout: CgroupLayout, sandboxId: string, timeoutMs
 
 /** Removes the sandbox's cgroup dirs; returns the ones that could not be removed. */
 export async function removeCgroups(layout: CgroupLayout, sandboxId: string): Promise<string[]> {
+  return removeCgroupDirs(cgroupDirs(layout, sandboxId));
+}
+
+/** Removes cgroup dirs (waiting out a dying pid namespace's EBUSY); returns the ones left. */
+export async function removeCgroupDirs(dirs: string[]): Promise<string[]> {
   const left: string[] = [];
-  for (const dir of cgroupDirs(layout, sandboxId)) {
+  for (const dir of dirs) {
     let removed = false;
     // A dying pid namespace can keep its cgroup busy for a moment after cgroup.procs is empty.
     const deadline = Date.now() + 3000;

@@ -1,0 +1,52 @@
+/**
+ * The performance targets (docs/performance.md) checked against this run's rows. A target is MET
+ * or MISSED only when the run measured it as stated; otherwise it is NOT MEASURED with the reason.
+ */
+import { ratioOf, type Results, type Verdict } from './report.js';
+
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+export function computeVerdicts(results: Results, densityN: number): Verdict[] {
+  const out: Verdict[] = [];
+  const row = (s: string, tier: string, via: string, metric: string) => results.find(s, tier, via, metric);
+
+  const create = row('1 ', 'process', 'engine', 'create→first exec');
+  out.push(
+    create?.stats
+      ? { target: 'process tier: create→first exec p50 ≤ 15 ms', measured: `${fmt(create.stats.p50)} ms (engine; bare bwrap ${fmt(create.baseline?.p50 ?? NaN)} ms)`, status: create.stats.p50 <= 15 ? 'MET' : 'MISSED' }
+      : { target: 'process tier: create→first exec p50 ≤ 15 ms', measured: 'not run', status: 'NOT MEASURED' },
+  );
+  const exec = row('2 ', 'process', 'engine', 'exec `true`');
+  const execRatio = exec ? ratioOf(exec) : undefined;
+  out.push(
+    exec?.stats && execRatio !== undefined
+      ? { target: 'process tier: exec overhead ≤ 1.5× bare spawn', measured: `${execRatio.toFixed(2)}× (${fmt(exec.stats.p50)} ms vs spawn ${fmt(exec.baseline!.p50)} ms)`, status: execRatio <= 1.5 ? 'MET' : 'MISSED' }
+      : { target: 'process tier: exec overhead ≤ 1.5× bare spawn', measured: 'not run', status: 'NOT MEASURED' },
+  );
+  const cCreate = row('1 ', 'container', 'engine', 'create→first exec');
+  if (cCreate?.stats) {
+    const r = ratioOf(cCreate);
+    const ok = cCreate.stats.p50 <= 40 && (r === undefined || r <= 1.5);
+    out.push({ target: 'container tier: create→first exec p50 ≤ 40 ms and ≤ 1.5× bare crun', measured: `${fmt(cCreate.stats.p50)} ms${r !== undefined ? `, ${r.toFixed(2)}× bare crun` : ''}`, status: ok ? 'MET' : 'MISSED' });
+  } else {
+    const skip = results.report.skips.find((s) => s.tier === 'container');
+    const crun = results.find('1 ', 'container', 'baseline', 'bare crun create+start+exec');
+    out.push({ target: 'container tier: create→first exec p50 ≤ 40 ms and ≤ 1.5× bare crun', measured: `tier not available (${skip?.reason ?? 'not run'})${crun?.stats ? `; bare crun create+start+exec ${fmt(crun.stats.p50)} ms` : ''}`, status: 'NOT MEASURED' });
+  }
+  const warm = results.report.rows.filter((r) => r.scenario.startsWith('3 ') && r.via === 'engine' && r.metric === 'create→first exec, warm pool' && r.stats);
+  const best = warm.sort((a, b) => a.stats!.p50 - b.stats!.p50)[0];
+  out.push(
+    best?.stats
+      ? { target: 'warm pool: create→first exec p50 ≤ 5 ms (any tier)', measured: `${fmt(best.stats.p50)} ms (${best.tier}, engine)`, status: best.stats.p50 <= 5 ? 'MET' : 'MISSED' }
+      : { target: 'warm pool: create→first exec p50 ≤ 5 ms (any tier)', measured: 'not run', status: 'NOT MEASURED' },
+  );
+  const mem = results.find('4 ', 'process', 'engine', 'host memory per sandbox (MemAvailable Δ)');
+  const target = '1,000 idle sandboxes on 24 GiB, ≤ 2 MB host memory each';
+  if (mem?.value === undefined) out.push({ target, measured: 'not run', status: 'NOT MEASURED' });
+  else {
+    const measured = `${mem.value.toFixed(2)} MB each at N=${densityN} (MemAvailable Δ)`;
+    if (mem.value > 2) out.push({ target, measured, status: 'MISSED' });
+    else out.push({ target, measured: densityN >= 1000 ? measured : `${measured}; run --n 1000 to check the count`, status: densityN >= 1000 ? 'MET' : 'NOT MEASURED' });
+  }
+  return out;
+}

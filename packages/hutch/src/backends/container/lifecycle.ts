@@ -1,0 +1,186 @@
+/**
+ * Sandbox lifecycle for the container tier: create (dirs, generated /etc, the overlay root mounted,
+ * `config.json`; nothing launched), start (`run --detach`, then the network), stop (`delete -f`,
+ * files kept), pause/resume (cgroup freezer), destroy (`delete -f`, cgroups, overlay, dirs).
+ */
+import { chmod, chown, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AlreadyExistsError, BackendFailureError, BadRequestError, CapabilityMissingError, InvalidTransitionError } from '../../domain/errors.js';
+import type { SandboxSpec } from '../../domain/sandbox.js';
+import { USERNS_HOST_BASE } from '../../domain/user-namespace.js';
+import type { CleanupResult } from '../../port/isolation-backend.js';
+import { canFreeze, cgroupPids, isFrozen, killAll, removeCgroupDirs, setFrozen } from '../../host/cgroups.js';
+import { cgroupProcsFiles } from '../../host/cgroup-plan.js';
+import { mountOverlay, unmountOverlay } from '../../host/overlay.js';
+import { processStartTime } from '../../host/proc.js';
+import { startSlirp } from '../../host/slirp.js';
+import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
+import { runtimeFailed } from './errors.js';
+import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, type ContainerPaths } from './plan.js';
+import { runtimeCall, runtimeRunDetached } from './runtime.js';
+
+/**
+ * Prepares a sandbox; launches nothing. `fill` (restore) may populate the upper layer before the
+ * overlay is mounted. Throws `AlreadyExistsError` for a known id, `BadRequestError` without a
+ * template root.
+ */
+export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fill?: (paths: ContainerPaths) => Promise<void>): Promise<ContainerSandbox> {
+  const problem = checkSpec(spec);
+  if (problem) throw new BadRequestError(problem);
+  if (spec.network.exposedPorts?.length) throw new CapabilityMissingError('network.port_forward', 'container', 'expose ports');
+  const rootfsPath = spec.rootfsPath ?? (await ctx.defaultRootfsPath?.());
+  if (!rootfsPath) throw new BadRequestError('The container backend needs a template root filesystem: create the sandbox from a template (for example "base").');
+  if (!(await lstat(rootfsPath).catch(() => undefined))?.isDirectory()) throw new BadRequestError('The template root filesystem does not exist.');
+  const paths = containerPaths(ctx.dataDir, spec.id);
+  if (ctx.sandboxes.has(spec.id) || (await lstat(paths.dir).catch(() => undefined))) throw new AlreadyExistsError(`Sandbox ${spec.id}`, { sandboxId: spec.id });
+  const fullSpec: SandboxSpec = { ...spec, rootfsPath };
+  await mkdir(join(ctx.dataDir, 'sandboxes'), { recursive: true, mode: 0o711 });
+  await mkdir(paths.dir, { mode: 0o711 });
+  const sandbox: ContainerSandbox = { id: spec.id, spec: fullSpec, paths, mounts: planMountTable(paths), state: 'created', processes: new Map() };
+  ctx.sandboxes.set(spec.id, sandbox);
+  try {
+    for (const dir of [join(paths.dir, 'root'), paths.upper, paths.work, paths.merged, paths.etc]) await mkdir(dir, { mode: 0o755 });
+    await mkdir(paths.execDir, { mode: 0o700 });
+    await chown(paths.upper, USERNS_HOST_BASE, USERNS_HOST_BASE);
+    for (const [name, content] of Object.entries(planEtcFiles(spec.id, spec.network))) await writeFile(join(paths.etc, name), content, { mode: 0o644 });
+    // The spec holds env values that may be secrets: readable by root only.
+    await writeFile(paths.specFile, JSON.stringify(fullSpec), { mode: 0o600 });
+    await writeFile(paths.config, JSON.stringify(planOciConfig({ id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges })), { mode: 0o600 });
+    await fill?.(paths);
+    await mountOverlay(rootfsPath, paths);
+    await prepareRoot(paths.merged);
+  } catch (err) {
+    await removeSandboxResources(ctx, spec.id).catch(() => undefined);
+    ctx.sandboxes.delete(spec.id);
+    throw err;
+  }
+  return sandbox;
+}
+
+/** /workspace (world-writable, owned by sandbox root) and a sticky /tmp in the writable layer. */
+async function prepareRoot(merged: string): Promise<void> {
+  for (const [name, mode] of [['workspace', 0o777], ['tmp', 0o1777]] as const) {
+    const path = join(merged, name);
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isSymbolicLink()) continue;
+    if (!st) {
+      await mkdir(path);
+      await chown(path, USERNS_HOST_BASE, USERNS_HOST_BASE);
+    }
+    if (!st || (st.mode & 0o7777) !== mode) await chmod(path, mode);
+  }
+}
+
+/** Starts a created or stopped sandbox: `run --detach` (the init outlives the server). */
+export async function startSandbox(ctx: ContainerContext, id: string): Promise<ContainerSandbox> {
+  const sandbox = getSandbox(ctx, id);
+  if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(portState(sandbox), 'running', 'start');
+  await mountOverlay(sandbox.spec.rootfsPath!, sandbox.paths);
+  await rm(sandbox.paths.pidFile, { force: true });
+  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log);
+  if (result.code !== 0) {
+    const stderr = await readFile(sandbox.paths.log, 'utf8').catch(() => '');
+    await runtimeCall(ctx, ['delete', '--force', id]);
+    throw runtimeFailed('Starting the container', { code: result.code, stderr }, ctx.dataDir);
+  }
+  const initPid = Number((await readFile(sandbox.paths.pidFile, 'utf8').catch(() => '')).trim());
+  if (!(initPid > 0)) {
+    await runtimeCall(ctx, ['delete', '--force', id]);
+    throw new BackendFailureError('The container runtime did not report the init pid.', { sandboxId: id });
+  }
+  sandbox.initPid = initPid;
+  sandbox.initStartTime = await processStartTime(initPid);
+  try {
+    if (sandbox.spec.network.mode === 'internet') {
+      await startSlirp({
+        backend: 'container', sandboxId: id, initPid, cgroupProcs: cgroupProcsFiles(ctx.layout, id),
+        logFile: join(sandbox.paths.dir, 'slirp.log'), slirpPath: ctx.tools.slirp4netns, perlPath: ctx.tools.perl,
+      });
+    }
+  } catch (err) {
+    await runtimeCall(ctx, ['delete', '--force', id]);
+    sandbox.state = 'stopped';
+    throw err;
+  }
+  sandbox.state = 'running';
+  return sandbox;
+}
+
+/** Marks every tracked process as ended by the sandbox going away (before the kill lands). */
+function endProcesses(sandbox: ContainerSandbox): void {
+  for (const p of sandbox.processes.values()) p.markSandboxGone();
+}
+
+/**
+ * Kills the container and removes it from the runtime: `delete --force`, then whatever is left in
+ * its cgroups (exec'd commands, slirp4netns). Returns false when processes survived.
+ */
+async function killContainer(ctx: ContainerContext, id: string): Promise<boolean> {
+  if (canFreeze(ctx.layout) && (await isFrozen(ctx.layout, id))) await setFrozen(ctx.layout, id, false);
+  await runtimeCall(ctx, ['delete', '--force', id]);
+  return killAll(ctx.layout, id);
+}
+
+/** Stops every process; files are kept. Running or paused only. */
+export async function stopSandbox(ctx: ContainerContext, id: string): Promise<ContainerSandbox> {
+  const sandbox = getSandbox(ctx, id);
+  if (sandbox.state !== 'running' && sandbox.state !== 'paused') throw new InvalidTransitionError(portState(sandbox), 'stopped', 'stop');
+  endProcesses(sandbox);
+  await killContainer(ctx, id);
+  sandbox.state = 'stopped';
+  sandbox.initPid = undefined;
+  sandbox.initStartTime = undefined;
+  return sandbox;
+}
+
+/** Freezes (running → paused) or thaws every process through the cgroup freezer. */
+export async function pauseSandbox(ctx: ContainerContext, id: string, pause: boolean): Promise<void> {
+  const sandbox = getSandbox(ctx, id);
+  if (!canFreeze(ctx.layout)) throw new CapabilityMissingError('lifecycle.pause', 'container', pause ? 'pause a sandbox' : 'resume a sandbox');
+  if (sandbox.state !== (pause ? 'running' : 'paused')) throw new InvalidTransitionError(portState(sandbox), pause ? 'paused' : 'running', pause ? 'pause' : 'resume');
+  await setFrozen(ctx.layout, id, pause);
+  sandbox.state = pause ? 'paused' : 'running';
+}
+
+/** Kills everything and removes every host resource; reports leftovers instead of throwing. */
+export async function destroySandbox(ctx: ContainerContext, id: string): Promise<CleanupResult> {
+  const sandbox = getSandbox(ctx, id);
+  endProcesses(sandbox);
+  const result = await removeSandboxResources(ctx, id);
+  ctx.sandboxes.delete(id);
+  return result;
+}
+
+/** Every hierarchy's `hutch/<id>` dir (the runtime creates one in each v1 controller it knows). */
+async function allCgroupDirs(id: string): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const name of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+    const candidate = join('/sys/fs/cgroup', name, 'hutch', id);
+    if (await stat(candidate).catch(() => undefined)) dirs.push(candidate);
+  }
+  if (await stat(join('/sys/fs/cgroup', 'hutch', id)).catch(() => undefined)) dirs.push(join('/sys/fs/cgroup', 'hutch', id));
+  return dirs;
+}
+
+/** Kills the container, removes cgroups, the overlay and the sandbox dir. Used by destroy and reclaim. */
+export async function removeSandboxResources(ctx: ContainerContext, id: string): Promise<CleanupResult> {
+  const paths = containerPaths(ctx.dataDir, id);
+  const problems: string[] = [];
+  if (!(await killContainer(ctx, id))) problems.push('processes still running');
+  if ((await cgroupPids(ctx.layout, id)).length > 0) problems.push('processes left in its cgroups');
+  const left = await removeCgroupDirs(await allCgroupDirs(id)).catch(() => ['?']);
+  if (left.length > 0) problems.push(`${left.length} cgroup dir(s) left`);
+  // The overlay must be gone before the directory is removed (rm would walk into the template's view).
+  if (!(await unmountOverlay(paths))) {
+    problems.push('root overlay still mounted');
+    return { status: 'repair_needed', summary: `sandbox ${id}: ${problems.join(', ')}` };
+  }
+  try {
+    await rm(paths.dir, { recursive: true, force: true, maxRetries: 3 });
+  } catch {
+    problems.push('sandbox directory left');
+  }
+  return problems.length === 0
+    ? { status: 'completed', summary: `sandbox ${id} removed` }
+    : { status: 'repair_needed', summary: `sandbox ${id}: ${problems.join(', ')}` };
+}

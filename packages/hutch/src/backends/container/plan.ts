@@ -1,0 +1,253 @@
+/**
+ * Pure planning for the container tier: sandbox spec → host paths, OCI `config.json`, the seccomp
+ * profile, the per-exec OCI process, runtime argv (with the hybrid-cgroup wrapper for crun) and
+ * the mount table the files API resolves through. Nothing here touches the filesystem or spawns.
+ */
+import { join } from 'node:path';
+import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
+import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
+import { CPU_PERIOD_US } from '../../host/cgroup-plan.js';
+import type { ExecUser } from '../../host/exec-plan.js';
+import type { MountEntry } from '../../host/mount-table.js';
+import { DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
+
+/** Sandbox ids become host path, cgroup and runtime-id components: a safe alphabet only. */
+export const CONTAINER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export type RuntimeKind = 'crun' | 'runc' | 'runsc';
+
+/** How the OCI runtime is invoked. */
+export interface RuntimeInvocation {
+  kind: RuntimeKind;
+  path: string;
+  /** State dir (`--root`), Hutch-owned, under the data dir. */
+  root: string;
+  /**
+   * crun refuses cgroup v1 hosts that also mount a cgroup2 holding controllers ("hybrid mode").
+   * When set, every call runs in a private mount namespace where that cgroup2 is unmounted
+   * (`unshare -m --propagation private sh -c 'umount <path> && exec crun …'`); the host is untouched.
+   */
+  hybridUnmount?: string;
+  unsharePath?: string;
+}
+
+/** Host paths of one sandbox, all derived from the data dir and the id (so reclaim needs no record). */
+export interface ContainerPaths {
+  dir: string;
+  config: string;
+  specFile: string;
+  pidFile: string;
+  log: string;
+  etc: string;
+  /** Per-exec OCI process files (mode 0600: they hold env values). */
+  execDir: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+export function containerPaths(dataDir: string, sandboxId: string): ContainerPaths {
+  const dir = join(dataDir, 'sandboxes', sandboxId);
+  return {
+    dir,
+    config: join(dir, 'config.json'),
+    specFile: join(dir, 'spec.json'),
+    pidFile: join(dir, 'init.pid'),
+    log: join(dir, 'runtime.log'),
+    etc: join(dir, 'etc'),
+    execDir: join(dir, 'exec'),
+    upper: join(dir, 'root', 'upper'),
+    work: join(dir, 'root', 'work'),
+    merged: join(dir, 'root', 'merged'),
+  };
+}
+
+/** The runtime's state dir for a data dir. */
+export function runtimeRoot(dataDir: string, kind: RuntimeKind): string {
+  return join(dataDir, 'runtime', kind);
+}
+
+/** The cgroup path of a sandbox (`hutch/<id>` in every hierarchy, as host/cgroup-plan.ts expects). */
+export function cgroupsPathFor(sandboxId: string): string {
+  return `/hutch/${sandboxId}`;
+}
+
+/** Generated /etc files bound read-only over the template's. */
+export const GENERATED_ETC = ['hosts', 'hostname', 'resolv.conf'] as const;
+
+export function sandboxHostname(sandboxId: string): string {
+  return sandboxId.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
+}
+
+export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<(typeof GENERATED_ETC)[number], string> {
+  const host = sandboxHostname(sandboxId);
+  return {
+    hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${host}\n`,
+    hostname: `${host}\n`,
+    // slirp4netns serves DNS at 10.0.2.3.
+    'resolv.conf': network.mode === 'internet' ? 'nameserver 10.0.2.3\n' : '',
+  };
+}
+
+/**
+ * The files API's view: the merged overlay is the root (writable, copy-on-write over the
+ * template), the generated /etc files read-only, /proc, /dev and /sys the container's own kernel
+ * views (not served from the host).
+ */
+export function planMountTable(paths: ContainerPaths): MountEntry[] {
+  return [
+    { kind: 'bind', path: '/', hostPath: paths.merged, writable: true },
+    ...GENERATED_ETC.map((name): MountEntry => ({ kind: 'bind', path: `/etc/${name}`, hostPath: join(paths.etc, name), writable: false })),
+    { kind: 'proc', path: '/proc' },
+    { kind: 'dev', path: '/dev' },
+    { kind: 'proc', path: '/sys' },
+  ];
+}
+
+/**
+ * Capabilities exec'd root processes keep inside the user namespace: Docker's default set. They
+ * only ever act inside the sandbox's user namespace (host ids 100000+), never on the host.
+ */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+/** Kernel files hidden from the sandbox (Docker's list plus a few). */
+export const MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
+  '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap', '/sys/kernel/debug',
+];
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Every CLONE_NEW* flag on its own (together: host/seccomp-policy.ts `CLONE_NEW_MASK`). */
+export const CLONE_NEW_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080];
+
+/** OCI seccomp rule. */
+export interface SeccompRule {
+  names: string[];
+  action: 'SCMP_ACT_ERRNO' | 'SCMP_ACT_ALLOW';
+  errnoRet?: number;
+  args?: Array<{ index: number; value: number; valueTwo: number; op: 'SCMP_CMP_MASKED_EQ' }>;
+}
+
+/**
+ * The seccomp profile: allow by default, refuse with EPERM the shared deny list (keyrings, mount
+ * family, ptrace, kexec, modules, bpf, userfaultfd, perf_event_open, handle opens, swap, reboot,
+ * clocks, syslog, unshare, io_uring, ...) plus `setns`; `clone` with any CLONE_NEW* flag → EPERM
+ * (one masked rule per flag, since rules on one syscall are or-ed); `clone3` → ENOSYS (its flags
+ * are in memory a filter cannot read; libc falls back to `clone`). The runtime installs it after
+ * it has joined the namespaces itself, so `setns` can be refused to the sandbox.
+ */
+export function planSeccompProfile(arch: string = process.arch): Record<string, unknown> {
+  const architectures = arch === 'arm64' ? ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'] : ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+  const syscalls: SeccompRule[] = [
+    { names: [...DENIED_SYSCALLS, 'setns'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+    ...CLONE_NEW_FLAGS.map((flag): SeccompRule => ({ names: ['clone'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }] })),
+    { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 },
+  ];
+  return { defaultAction: 'SCMP_ACT_ALLOW', architectures, syscalls };
+}
+
+/**
+ * The container's pid 1: a shell that only waits, and reaps every orphan re-parented to it
+ * (background jobs of exec'd commands end up here). `sleep` comes from the template.
+ */
+export const INIT_ARGS = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 2147483647 & wait $!; done'];
+
+export interface OciConfigInput {
+  id: string;
+  paths: ContainerPaths;
+  resources: Resources;
+  /** Whether setuid programs may gain privileges (sudo). See README: false keeps sudo working. */
+  noNewPrivileges: boolean;
+  arch?: string;
+}
+
+const MIB = 1024 * 1024;
+
+/** The OCI runtime config (`config.json`) of a sandbox. */
+export function planOciConfig(input: OciConfigInput): Record<string, unknown> {
+  const { paths, resources } = input;
+  const ro = (dest: string, source: string) => ({ destination: dest, type: 'bind', source, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  const limits: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
+  if (resources.memoryMib) limits.memory = { limit: Math.floor(resources.memoryMib * MIB) };
+  if (resources.pids) limits.pids = { limit: resources.pids };
+  if (resources.vcpus) limits.cpu = { quota: Math.max(1000, Math.round(resources.vcpus * CPU_PERIOD_US)), period: CPU_PERIOD_US };
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: INIT_ARGS,
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      cwd: '/',
+      capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 }],
+      noNewPrivileges: input.noNewPrivileges,
+    },
+    root: { path: paths.merged, readonly: false },
+    hostname: sandboxHostname(input.id),
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ...GENERATED_ETC.map((name) => ro(`/etc/${name}`, join(paths.etc, name))),
+    ],
+    linux: {
+      uidMappings: [{ containerID: 0, hostID: USERNS_HOST_BASE, size: USERNS_SIZE }],
+      gidMappings: [{ containerID: 0, hostID: USERNS_HOST_BASE, size: USERNS_SIZE }],
+      namespaces: ['pid', 'ipc', 'uts', 'mount', 'network', 'user', 'cgroup'].map((type) => ({ type })),
+      cgroupsPath: cgroupsPathFor(input.id),
+      resources: limits,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      seccomp: planSeccompProfile(input.arch),
+    },
+  };
+}
+
+export interface ExecProcessInput {
+  user: ExecUser;
+  env: Record<string, string>;
+  args: string[];
+  noNewPrivileges: boolean;
+}
+
+/** The OCI process of one exec (`crun exec --process FILE`): Docker's capability set for root, none otherwise. */
+export function planExecProcess(input: ExecProcessInput): Record<string, unknown> {
+  const caps = input.user.uid === 0 ? DEFAULT_CAPABILITIES : [];
+  return {
+    terminal: false,
+    user: { uid: input.user.uid, gid: input.user.gid },
+    args: input.args,
+    env: Object.entries(input.env).map(([k, v]) => `${k}=${v}`),
+    cwd: '/',
+    capabilities: { bounding: DEFAULT_CAPABILITIES, effective: caps, permitted: caps, inheritable: [], ambient: [] },
+    noNewPrivileges: input.noNewPrivileges,
+  };
+}
+
+/** Global runtime flags (state dir, cgroup driver). */
+function runtimeFlags(rt: RuntimeInvocation): string[] {
+  if (rt.kind === 'crun') return ['--root', rt.root, '--cgroup-manager=cgroupfs'];
+  return ['--root', rt.root];
+}
+
+/** The argv of one runtime call, wrapped for crun on a hybrid cgroup host (see `RuntimeInvocation`). */
+export function planRuntimeArgv(rt: RuntimeInvocation, args: string[]): string[] {
+  const call = [rt.path, ...runtimeFlags(rt), ...args];
+  if (!rt.hybridUnmount) return call;
+  return [rt.unsharePath ?? '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', 'umount "$0" && exec "$@"', rt.hybridUnmount, ...call];
+}
+
+/** Validates the parts of a spec the plan relies on; returns a message, or undefined when fine. */
+export function checkSpec(spec: SandboxSpec): string | undefined {
+  if (!CONTAINER_ID_PATTERN.test(spec.id)) return `Sandbox id ${JSON.stringify(spec.id)} has characters the container backend cannot use.`;
+  if (spec.rootfsPath !== undefined && !spec.rootfsPath.startsWith('/')) return 'rootfsPath must be absolute.';
+  for (const [k, v] of Object.entries(spec.resources)) if (v !== undefined && (typeof v !== 'number' || !(v > 0))) return `resources.${k} must be a positive number.`;
+  return undefined;
+}

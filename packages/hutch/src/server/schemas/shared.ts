@@ -1,0 +1,29 @@
+/**
+ * The component schemas registered once with `app.addSchema` (routes point at them with `ref()`),
+ * which also become `components.schemas` of the OpenAPI document.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { ErrorBodySchema } from './common.js';
+import { CommandResultSchema, ExecBodySchema, ProcessFrameSchema, ProcessInfoSchema, SessionFrameSchema, SessionInfoSchema } from './process.js';
+import { CapabilityReportSchema, FileEntrySchema, FileEventSchema, SandboxEventSchema, SnapshotInfoSchema } from './resources.js';
+import { CreatedSandboxSchema, CreateSandboxBodySchema, SandboxInfoSchema, SandboxListSchema, SandboxStatsSchema } from './sandbox.js';
+
+export const SHARED_SCHEMAS: readonly TSchema[] = [
+  ErrorBodySchema,
+  CreateSandboxBodySchema,
+  SandboxInfoSchema,
+  CreatedSandboxSchema,
+  SandboxListSchema,
+  SandboxStatsSchema,
+  ExecBodySchema,
+  ProcessInfoSchema,
+  CommandResultSchema,
+  ProcessFrameSchema,
+  SessionInfoSchema,
+  SessionFrameSchema,
+  FileEntrySchema,
+  FileEventSchema,
+  SnapshotInfoSchema,
+  SandboxEventSchema,
+  CapabilityReportSchema,
+];
