@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages: sandbox mechanisms, native-addon toolchain, and (for tests) a headless browser.
-packages=(bubblewrap crun runc slirp4netns iproute2 util-linux procps psmisc python3 make g++ ca-certificates)
+packages=(bubblewrap crun runc slirp4netns iproute2 util-linux procps psmisc python3 make g++ ca-certificates qemu-system-x86 qemu-utils busybox-static e2fsprogs)
 if [ "${HUTCH_SETUP_TEST:-0}" = 1 ]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do

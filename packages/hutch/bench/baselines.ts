@@ -60,21 +60,26 @@ export async function crunSkipReason(): Promise<string | undefined> {
  * Runs the crun worker under workaround A: `unshare -m` + `umount /sys/fs/cgroup/unified` in a
  * private mount namespace (only when the unified hierarchy is mounted; nothing changes outside).
  */
-export async function measureCrun(workRoot: string, iterations: number, execIterations: number): Promise<CrunSamples> {
+export async function measureCrun(workRoot: string, iterations: number, execIterations: number, timeoutMs = 180_000): Promise<CrunSamples> {
   const dir = await mkdtemp(join(workRoot, 'crun-'));
   const worker = fileURLToPath(new URL('./crun-worker.js', import.meta.url));
   const script = 'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified || exit 97; fi; exec "$@"';
   const argv = ['/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'nsrun', process.execPath, worker, dir, String(iterations), String(execIterations)];
+  let workerPid: number | undefined;
   try {
     return await new Promise<CrunSamples>((resolve, reject) => {
       const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      workerPid = child.pid;
+      // unshare and sh exec in place, so the worker keeps this pid (it names its containers by it).
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.once('error', reject);
-      child.once('close', (code) => {
-        if (code !== 0) return reject(new Error(`crun worker exited ${code}: ${err.trim().slice(-500)}`));
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        if (code !== 0) return reject(new Error(`crun worker ${signal ? `killed by ${signal} after ${timeoutMs} ms` : `exited ${code}`}: ${err.trim().slice(-500)}`));
         try {
           resolve(JSON.parse(out) as CrunSamples);
         } catch (parseError) {
@@ -83,6 +88,13 @@ export async function measureCrun(workRoot: string, iterations: number, execIter
       });
     });
   } finally {
+    if (workerPid !== undefined) await deleteLeftoverContainers(`hutch-bench-${workerPid}-`);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Deletes containers whose id starts with `prefix` (a worker that died mid-run) and their cgroup parent. */
+async function deleteLeftoverContainers(prefix: string): Promise<void> {
+  const script = `umount /sys/fs/cgroup/unified 2>/dev/null; for id in $(crun list -q | grep '^${prefix}'); do crun --cgroup-manager=cgroupfs delete -f "$id"; done; for d in /sys/fs/cgroup/*/hutch-bench; do rmdir "$d" 2>/dev/null; done; true`;
+  await timeSpawn(['/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', script]).catch(() => undefined);
 }

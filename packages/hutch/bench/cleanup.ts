@@ -14,7 +14,6 @@ const run = promisify(execFile);
 
 async function destroyAll(tier: Tier, log: BenchLog): Promise<void> {
   const { engine } = tier;
-  engine.pools.configure({ size: 0 });
   await engine.pools.drain().catch((err: Error) => log.step(`cleanup: draining pools of ${tier.name}: ${err.message}`));
   let cursor: string | undefined;
   const ids: string[] = [];

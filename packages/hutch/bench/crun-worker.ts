@@ -11,7 +11,7 @@
  * Usage: node crun-worker.js <workDir> <iterations> <execIterations>
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nowMs } from './stats.js';
 
@@ -34,16 +34,21 @@ export interface CrunSamples {
 
 const CRUN = '/usr/bin/crun';
 
-/** Spawns argv, drains stdout, resolves with the wall time; rejects on a non-zero exit. */
-function run(argv: string[]): Promise<number> {
+/**
+ * Spawns argv and resolves with the wall time in ms; rejects on a non-zero exit. `detaches`: the
+ * command leaves a process behind (`crun create`) that would hold inherited pipes open, so its
+ * stdio goes to /dev/null and the `exit` event ends the timing; otherwise stdout is drained and
+ * timing ends at `close`.
+ */
+function run(argv: string[], detaches = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = nowMs();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: detaches ? 'ignore' : ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stdout.on('data', () => undefined);
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', () => undefined);
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(nowMs() - t0) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${stderr.trim()}`))));
+    child.once(detaches ? 'exit' : 'close', (code: number | null) => (code === 0 ? resolve(nowMs() - t0) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${stderr.trim()}`))));
   });
 }
 
@@ -82,9 +87,7 @@ async function withCgroupsPath(bundle: string, id: string): Promise<void> {
 }
 
 async function removeCgroupParents(): Promise<void> {
-  for (const h of ['memory', 'pids', 'cpu,cpuacct', 'blkio', 'cpuset', 'devices', 'freezer', 'net_cls,net_prio', 'perf_event', 'hugetlb', 'misc', 'rdma', 'systemd']) {
-    await rmdir(`/sys/fs/cgroup/${h}/hutch-bench`).catch(() => undefined);
-  }
+  for (const h of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) await rmdir(`/sys/fs/cgroup/${h}/hutch-bench`).catch(() => undefined);
 }
 
 async function main(): Promise<void> {
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
       const id = `hutch-bench-${process.pid}-${i}`;
       await withCgroupsPath(bundle, id);
       live.add(id);
-      const create = await run([...crun, 'create', '-b', bundle, id]);
+      const create = await run([...crun, 'create', '-b', bundle, id], true);
       const start = await run([...crun, 'start', id]);
       const exec = await run([...crun, 'exec', id, 'true']);
       const del = await run([...crun, 'delete', '-f', id]);
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
     const id = `hutch-bench-${process.pid}-exec`;
     await withCgroupsPath(bundle, id);
     live.add(id);
-    await run([...crun, 'create', '-b', bundle, id]);
+    await run([...crun, 'create', '-b', bundle, id], true);
     await run([...crun, 'start', id]);
     for (let i = 0; i < execIterations; i++) samples.execTrue.push(await run([...crun, 'exec', id, 'true']));
     for (let i = 0; i < execIterations; i++) samples.exec1Mb.push(await run([...crun, 'exec', id, 'head', '-c', '1048576', '/dev/zero']));

@@ -62,7 +62,7 @@ function addCreateBaselineRows(ctx: BenchContext): void {
 
 /** Resolves the `base` template once (restored from the machine cache, or built); false if it cannot be. */
 async function prepareTemplate(ctx: BenchContext, tier: Tier): Promise<boolean> {
-  if (!ctx.options.template) return false;
+  if (!ctx.options.template || tier.request.template) return false;
   ctx.log.step(`${tier.name}: preparing the base template (machine cache or debootstrap)`);
   const t0 = nowMs();
   try {
@@ -131,14 +131,21 @@ async function main(): Promise<number> {
     addCreateBaselineRows(ctx);
     addExecBaselineRows(ctx);
     const maxSandboxes = Math.max(500, options.n + 100, options.clients * 2);
-    for (const [name, probe] of [['process', processBackend], ['container', containerBackend]] as const) {
+    // The process tier runs on the host's system dirs by default; the container tier needs a root
+    // filesystem, so every create there names the `base` template.
+    for (const [name, probe, template] of [['process', processBackend, undefined], ['container', containerBackend, 'base']] as const) {
       const found = await probe(root);
       if ('skip' in found) {
         log.step(`${name} tier skipped: ${found.skip}`);
         results.skip('all', name, found.skip);
         continue;
       }
-      tiers.push(await openTier(name, found.backend, found.dir, { root, maxSandboxes, log }));
+      try {
+        tiers.push(await openTier(name, found.backend, found.dir, { root, maxSandboxes, log, ...(template ? { template } : {}) }));
+      } catch (err) {
+        log.step(`${name} tier skipped: ${(err as Error).message}`);
+        results.skip('all', name, `could not open: ${(err as Error).message}`);
+      }
     }
     if (!interrupted) await runScenarios(ctx, tiers);
   } catch (err) {

@@ -73,7 +73,7 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
   const n = options.quick ? 20 : 60;
   const layout = await detectCgroupLayout();
   const { engine } = tier;
-  const { id } = await engine.lifecycle.create({});
+  const { id } = await engine.lifecycle.create({ ...tier.request });
   try {
     log.step(`${PROFILE}: exec launch chain ×${n} per step`);
     const paths = sandboxPaths(tier.backendDir, id);

@@ -69,6 +69,8 @@ export interface Tier {
   /** The backend's data dir (leak checks look for it in process args, mounts and dirs). */
   backendDir: string;
   templates: TemplateStore;
+  /** What every scenario's create asks for on this tier (the container tier needs a template). */
+  request: { template?: string };
   /** Stops the server and the engine (sandboxes must be destroyed before). */
   close(): Promise<void>;
 }
@@ -77,14 +79,21 @@ interface ServerModule {
   serve(options: Record<string, unknown>): Promise<{ url: string; engine: Engine; close(): Promise<void> }>;
 }
 
-async function loadServer(): Promise<ServerModule | undefined> {
+/** The server module, or why it cannot be used (absent, or failing to load mid-refactor). */
+async function loadServer(): Promise<ServerModule | string> {
   const path = fileURLToPath(new URL('../src/server/index.js', import.meta.url));
-  if (!existsSync(path)) return undefined;
-  return (await import(path)) as ServerModule;
+  if (!existsSync(path)) return 'packages/hutch/src/server/index.ts is not there yet';
+  try {
+    return (await import(path)) as ServerModule;
+  } catch (err) {
+    return `the server module failed to load: ${(err as Error).message}`;
+  }
 }
 
 export interface TierOptions {
   root: string;
+  /** Template every create of this tier uses (resolved, i.e. restored or built, at open). */
+  template?: string;
   /** Admission limit on live sandboxes (density needs more than the default 500). */
   maxSandboxes: number;
   log: BenchLog;
@@ -99,14 +108,19 @@ export async function openTier(name: string, inner: IsolationBackend, backendDir
   await mkdir(join(options.root, `${name}-templates`), { recursive: true, mode: 0o711 });
   const engineOptions = { templates, defaultTimeoutMs: 3_600_000 };
   const limits = { maxSandboxes: options.maxSandboxes, memoryBudgetMib: 1 << 30, cpuBudget: 1 << 20 };
+  const request = options.template ? { template: options.template } : {};
+  if (options.template) {
+    options.log.step(`${name}: preparing template ${options.template} (machine cache or debootstrap)`);
+    await templates.resolve(options.template);
+  }
   const server = await loadServer();
-  if (server) {
+  if (typeof server !== 'string') {
     const apiKey = `hutch_${randomBytes(32).toString('hex')}`;
     const running = await server.serve({ registry, dataDir: engineDir, host: '127.0.0.1', port: 0, apiKey, limits, engine: engineOptions, quiet: true, handleSignals: false, print: () => undefined });
-    return { name, engine: running.engine, http: { url: running.url, apiKey }, httpSkip: undefined, timed, backendDir, templates, close: () => running.close() };
+    return { name, engine: running.engine, http: { url: running.url, apiKey }, httpSkip: undefined, timed, backendDir, templates, request, close: () => running.close() };
   }
   const engine = await Engine.open({ dataDir: engineDir, registry, limits, ...engineOptions });
-  return { name, engine, http: undefined, httpSkip: 'packages/hutch/src/server/index.ts is not there yet', timed, backendDir, templates, close: () => engine.close() };
+  return { name, engine, http: undefined, httpSkip: server, timed, backendDir, templates, request, close: () => engine.close() };
 }
 
 /** The process tier, when the host has what it needs. */

@@ -40,6 +40,8 @@ export type { CapabilityReport, HealthInfo } from './server-info.js';
 export { Session, Sessions } from './sessions.js';
 export type { SessionCreateOptions, SessionRunOptions } from './sessions.js';
 export { Snapshots } from './snapshots.js';
+export { Template } from './templates.js';
+export type { TemplateInfo, TemplateRecipe, TemplateStep } from './templates.js';
 export type {
   ErrorCode,
   FileEntry,

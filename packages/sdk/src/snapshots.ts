@@ -43,6 +43,19 @@ export class Snapshots {
     return Sandbox.fromSnapshot(snapshotId, options);
   }
 
+  /** The snapshot as a portable file (bytes), to keep or import on another Hutch server. */
+  static async export(snapshotId: string, options: Options = {}): Promise<ReadableStream<Uint8Array>> {
+    const response = await client(options).http.stream({ method: 'GET', path: `${snapshotPath(snapshotId)}/export` }, options);
+    if (!response.body) throw new TypeError('The server sent no snapshot file.');
+    return response.body;
+  }
+
+  /** Imports a file made by `export`; the server checks its size and sha256 before keeping it. */
+  static async import(file: Uint8Array | ReadableStream<Uint8Array>, options: Options = {}): Promise<SnapshotInfo> {
+    const callOptions: Options = file instanceof ReadableStream && options.requestTimeoutMs === undefined ? { ...options, requestTimeoutMs: 0 } : options;
+    return client(options).http.json<SnapshotInfo>({ method: 'POST', path: '/v1/snapshots/import', body: file }, callOptions);
+  }
+
   /** Creates `count` sandboxes from one snapshot. */
   static async fork(snapshotId: string, count: number, options: SandboxCreateOptions = {}): Promise<Sandbox[]> {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${String(count)}.`);

@@ -15,7 +15,7 @@ type Cycle = (samples: Samples) => Promise<void>;
 function engineCycle(tier: Tier): Cycle {
   return async (samples) => {
     const t0 = nowMs();
-    const { id } = await tier.engine.lifecycle.create({});
+    const { id } = await tier.engine.lifecycle.create({ ...tier.request });
     const t1 = nowMs();
     try {
       await tier.engine.processes.run(id, { cmd: 'true' });
@@ -31,7 +31,7 @@ function httpCycle(tier: Tier): Cycle {
   const { url, apiKey } = tier.http!;
   return async (samples) => {
     const t0 = nowMs();
-    const sandbox = await Sandbox.create({ apiUrl: url, apiKey, requestTimeoutMs: 120_000 });
+    const sandbox = await Sandbox.create({ ...tier.request, apiUrl: url, apiKey, requestTimeoutMs: 120_000 });
     const t1 = nowMs();
     try {
       await sandbox.commands.run(['true']);

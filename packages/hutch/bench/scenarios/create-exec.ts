@@ -48,7 +48,7 @@ export function engineLoop(tier: Tier, template?: string): LoopSpec {
   return {
     label: template ? `engine, template ${template}` : 'engine',
     async create() {
-      const { id } = await engine.lifecycle.create(template ? { template } : {});
+      const { id } = await engine.lifecycle.create(template ? { template } : { ...tier.request });
       return {
         id,
         exec: async () => {
@@ -66,7 +66,7 @@ export function httpLoop(tier: Tier): LoopSpec {
   return {
     label: 'http+sdk',
     async create() {
-      const sandbox = await Sandbox.create({ apiUrl: url, apiKey });
+      const sandbox = await Sandbox.create({ ...tier.request, apiUrl: url, apiKey });
       return {
         id: sandbox.id,
         exec: async () => {
@@ -102,7 +102,8 @@ export async function runCreateExec(ctx: BenchContext, tier: Tier, templateReady
   const n = options.iterations;
   log.step(`${SCENARIO_1} on ${tier.name}: engine ×${n}`);
   const engineSamples = await recordingBackend(tier, () => createExecLoop(engineLoop(tier), n, 3));
-  addLoopRows(ctx, tier, 'engine', engineSamples);
+  const tierNote = tier.request.template ? `template ${tier.request.template}` : undefined;
+  addLoopRows(ctx, tier, 'engine', engineSamples, tierNote);
   const backend = tier.timed.samples;
   for (const [call, label] of [['create', 'backend.create (prepare)'], ['start', 'backend.start (init up)'], ['exec', 'backend.exec (to pid known)'], ['destroy', 'backend.destroy']] as const) {
     results.latency({ scenario: SCENARIO_1, tier: tier.name, via: 'backend', metric: label }, backend.get(call));
@@ -114,13 +115,13 @@ export async function runCreateExec(ctx: BenchContext, tier: Tier, templateReady
     const m = Math.max(5, Math.round(n / 2));
     log.step(`${SCENARIO_1} on ${tier.name}: engine, template base ×${m}`);
     addLoopRows(ctx, tier, 'engine', await createExecLoop(engineLoop(tier, 'base'), m, 2), 'template base');
-  } else {
-    results.skip(SCENARIO_1, tier.name, 'template base: disabled (--no-template) or not buildable here');
+  } else if (!tier.request.template) {
+    results.skip(SCENARIO_1, tier.name, 'template base variant: disabled (--no-template) or not buildable here');
   }
 
   if (tier.http) {
     log.step(`${SCENARIO_1} on ${tier.name}: http+sdk ×${n}`);
-    addLoopRows(ctx, tier, 'http+sdk', await createExecLoop(httpLoop(tier), n, 3));
+    addLoopRows(ctx, tier, 'http+sdk', await createExecLoop(httpLoop(tier), n, 3), tierNote);
   } else {
     results.skip(SCENARIO_1, tier.name, `http+sdk: ${tier.httpSkip}`);
   }

@@ -50,7 +50,7 @@ export async function runDensity(ctx: BenchContext, tier: Tier): Promise<Density
   try {
     await pool(n, options.densityConcurrency, async (i) => {
       try {
-        ids.push((await engine.lifecycle.create({ metadata: { bench: 'density' } })).id);
+        ids.push((await engine.lifecycle.create({ ...tier.request, metadata: { bench: 'density' } })).id);
       } catch (err) {
         failures.push(`#${i}: ${(err as Error).message}`);
       }

@@ -31,7 +31,7 @@ export async function runExec(ctx: BenchContext, tier: Tier): Promise<void> {
   const trueBase = tier.name === 'process' ? { name: 'spawn true', p50: median(baselines.spawnTrue) } : crun && { name: 'bare crun exec true', p50: median(crun.execTrue) };
   const mbBase = tier.name === 'process' ? { name: 'spawn head -c 1MiB', p50: median(baselines.spawn1Mb) } : crun && { name: 'bare crun exec head 1MiB', p50: median(crun.exec1Mb) };
   const { engine } = tier;
-  const { id } = await engine.lifecycle.create({});
+  const { id } = await engine.lifecycle.create({ ...tier.request });
   try {
     log.step(`${SCENARIO_2} on ${tier.name}: engine ×${n} (true, 1 MiB)`);
     const engineTrue = await recordingBackend(tier, () => loop(n, 3, async () => void (await engine.processes.run(id, TRUE))));
@@ -51,7 +51,7 @@ export async function runExec(ctx: BenchContext, tier: Tier): Promise<void> {
     return;
   }
   log.step(`${SCENARIO_2} on ${tier.name}: http+sdk ×${n} (true, 1 MiB)`);
-  const sandbox = await Sandbox.create({ apiUrl: tier.http.url, apiKey: tier.http.apiKey });
+  const sandbox = await Sandbox.create({ ...tier.request, apiUrl: tier.http.url, apiKey: tier.http.apiKey });
   try {
     const httpTrue = await loop(n, 3, async () => void (await sandbox.commands.run(['true'])));
     const httpMb = await loop(n, 2, async () => {

@@ -20,7 +20,7 @@ export async function runSnapshot(ctx: BenchContext, tier: Tier): Promise<void> 
   const { engine } = tier;
   const rounds = options.snapshotRounds;
   log.step(`${SCENARIO_6} on ${tier.name}: filling /workspace with 100 × 1 MiB`);
-  const { id } = await engine.lifecycle.create({});
+  const { id } = await engine.lifecycle.create({ ...tier.request });
   const live = new Set<string>();
   const snapshots: string[] = [];
   const scratch = await mkdtemp(join(ctx.root, 'tar-'));

@@ -14,7 +14,7 @@ const POOL_SIZE = 4;
 
 async function engineRound(tier: Tier): Promise<number> {
   const t0 = nowMs();
-  const { id } = await tier.engine.lifecycle.create({});
+  const { id } = await tier.engine.lifecycle.create({ ...tier.request });
   await tier.engine.processes.run(id, { cmd: 'true' });
   const ms = nowMs() - t0;
   await tier.engine.lifecycle.destroy(id);
@@ -23,7 +23,7 @@ async function engineRound(tier: Tier): Promise<number> {
 
 async function httpRound(tier: Tier): Promise<number> {
   const t0 = nowMs();
-  const sandbox = await Sandbox.create({ apiUrl: tier.http!.url, apiKey: tier.http!.apiKey });
+  const sandbox = await Sandbox.create({ ...tier.request, apiUrl: tier.http!.url, apiKey: tier.http!.apiKey });
   await sandbox.commands.run(['true']);
   const ms = nowMs() - t0;
   await sandbox.destroy();
@@ -51,7 +51,7 @@ export async function runWarmPool(ctx: BenchContext, tier: Tier): Promise<void> 
 
   log.step(`${SCENARIO_3} on ${tier.name}: pool of ${POOL_SIZE}, ×${n} (settled between)`);
   const fillStart = nowMs();
-  engine.pools.configure({ size: POOL_SIZE });
+  engine.pools.configure({ ...tier.request, size: POOL_SIZE });
   await engine.pools.settled();
   results.value({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: `fill a pool of ${POOL_SIZE}`, unit: 'ms', value: nowMs() - fillStart });
   try {
@@ -71,7 +71,7 @@ export async function runWarmPool(ctx: BenchContext, tier: Tier): Promise<void> 
     }
   } finally {
     // Size 0 makes the next refill pass destroy every pooled sandbox.
-    engine.pools.configure({ size: 0 });
+    engine.pools.configure({ ...tier.request, size: 0 });
     await engine.pools.settled();
   }
 }

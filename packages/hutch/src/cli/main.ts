@@ -12,6 +12,7 @@ import { registerSandboxCommands } from './commands/sandboxes.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerShellCommand } from './commands/shell.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
+import { registerTemplateCommands } from './commands/template.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 
 /** Version printed by `hutch --version`. */
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerCpCommand(program);
   registerEventCommands(program);
   registerSnapshotCommands(program);
+  registerTemplateCommands(program);
   return program;
 }
 

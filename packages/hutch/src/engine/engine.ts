@@ -28,6 +28,7 @@ import { Snapshots } from './snapshots.js';
 import { Pools, type PoolSpec } from './pools.js';
 import { Ports } from './ports.js';
 import { templateStartHook } from './template-hooks.js';
+import { isTemplateCatalog, type TemplateCatalog } from './templates.js';
 import { openDatabase, Store } from './store.js';
 
 export interface EngineOptions {
@@ -40,6 +41,8 @@ export interface EngineOptions {
   /** How long destroyed sandboxes stay visible as tombstones (default 1 h). */
   tombstoneMs?: number;
   templates?: TemplateResolver;
+  /** Template used when a create names none, per backend, e.g. `{ container: 'base' }`. */
+  defaultTemplates?: Record<string, string>;
   /** Warm pools to keep filled from the start (more can be configured with `engine.pools`). */
   pools?: PoolSpec[];
   logger?: EngineLogger;
@@ -64,6 +67,8 @@ export class Engine {
   readonly snapshots: Snapshots;
   readonly sessions: Sessions;
   readonly pools: Pools;
+  /** The template store, when the engine was opened with one that can build. */
+  readonly templates: TemplateCatalog | undefined;
   readonly ports: Ports;
   readonly registry: BackendRegistry;
   /** What recovery found when this engine opened. */
@@ -84,6 +89,7 @@ export class Engine {
       diskProbe,
       defaultTimeoutMs: options.defaultTimeoutMs ?? 300_000,
       ...(options.templates ? { templates: options.templates } : {}),
+      ...(options.defaultTemplates ? { defaultTemplates: options.defaultTemplates } : {}),
     });
     this.processes = new Processes(this.ctx);
     this.files = new Files(this.ctx);
@@ -95,6 +101,7 @@ export class Engine {
     this.pools = new Pools(this.ctx, this.lifecycle, limits, diskProbe);
     this.lifecycle.pool = this.pools;
     this.tombstoneMs = options.tombstoneMs ?? 3600_000;
+    this.templates = isTemplateCatalog(options.templates) ? options.templates : undefined;
   }
 
   /** Opens the data directory, replays the journal (adopt, reclaim, repair) and re-arms deadlines. */

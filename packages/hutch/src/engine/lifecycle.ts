@@ -55,6 +55,8 @@ export interface LifecycleOptions {
   diskProbe: DiskProbe;
   defaultTimeoutMs: number;
   templates?: TemplateResolver;
+  /** Template used when a request names none, per backend (tiers without a host-root mode). */
+  defaultTemplates?: Record<string, string>;
 }
 
 /** `sbx` + 17 base36 characters: DNS-label safe, so it fits `<port>-<id>.<domain>` hosts. */
@@ -92,6 +94,8 @@ export class Lifecycle {
       }
     }
     const backend = this.ctx.registry.get(request.backend);
+    const defaultTemplate = this.options.defaultTemplates?.[backend.name];
+    if (request.template === undefined && defaultTemplate !== undefined) request = { ...request, template: defaultTemplate };
     const network = request.network ?? { mode: 'none' as const };
     const resources = request.resources ?? {};
     assertNeeds(backend.name, await this.ctx.report(backend), sandboxNeeds({ resources, network, template: request.template }));

@@ -4,7 +4,7 @@
  * table (they are needed for every exec); the journal and events tables hold redacted data only.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SCHEMA_VERSION = 1;
@@ -143,8 +143,13 @@ export interface SnapshotRow {
 
 /** Opens (creating if needed) `<dataDir>/hutch.db`. */
 export function openDatabase(dataDir: string): Database.Database {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, 'hutch.db'));
+  // 0711: sandbox ids (host uid 100000+) must traverse to template roots and sandbox dirs below;
+  // nothing here is listable, and the database itself is readable by root only.
+  mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  chmodSync(dataDir, 0o711);
+  const path = join(dataDir, 'hutch.db');
+  const db = new Database(path);
+  chmodSync(path, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');

@@ -30,6 +30,7 @@ import { sandboxRoutes } from './routes/sandboxes.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { systemRoutes } from './routes/system.js';
+import { templateRoutes } from './routes/templates.js';
 import { SHARED_SCHEMAS } from './schemas/shared.js';
 import { ActiveStreams } from './streaming/active-streams.js';
 import { KEEPALIVE_MS } from './streaming/reply-stream.js';
@@ -152,7 +153,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     },
   });
   app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
-  for (const routes of [systemRoutes, sandboxRoutes, processRoutes, ptyRoutes, sessionRoutes, fileRoutes, snapshotRoutes, eventRoutes]) app.register(routes(ctx));
+  for (const routes of [systemRoutes, sandboxRoutes, processRoutes, ptyRoutes, sessionRoutes, fileRoutes, snapshotRoutes, templateRoutes, eventRoutes]) app.register(routes(ctx));
   app.register(consoleRoutes);
   app.register(e2bRoutes(ctx, auth));
   return app;

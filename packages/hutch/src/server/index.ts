@@ -5,6 +5,7 @@
 export { buildServer } from './app.js';
 export type { BuildServerOptions } from './app.js';
 export { serve, DEFAULT_HOST, DEFAULT_PORT } from './serve.js';
+export { defaultDataDir } from './data-dir.js';
 export type { ServeOptions, RunningServer } from './serve.js';
 export { createServerLogger } from './logger.js';
 export type { ServerLoggerOptions } from './logger.js';

@@ -5,29 +5,31 @@
  * start adopts them.
  *
  * Settings resolve as: options, then env (`HUTCH_DATA_DIR`, `HUTCH_HOST`, `HUTCH_PORT`,
- * `HUTCH_API_KEY`), then defaults (`~/.hutch`, `127.0.0.1`, `7410`).
+ * `HUTCH_API_KEY`), then defaults (`/var/lib/hutch` as root, else `~/.hutch`; `127.0.0.1`; `7410`).
  *
  *   const server = await serve({ registry: new BackendRegistry().register(createFakeBackend()) });
  *   console.log(server.url);
  *   await server.close();
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { defaultDataDir } from './data-dir.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { AdmissionLimits } from '../engine/admission.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import type { BackendRegistry } from '../port/registry.js';
 import { buildServer } from './app.js';
 import { loadOrCreateApiKey } from './auth.js';
+import { e2bApiKeyFor } from './e2b/credentials.js';
 import { createServerLogger } from './logger.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
+
 export const DEFAULT_PORT = 7410;
 
 export interface ServeOptions {
   /** The backends to run sandboxes on (the caller builds it; the first registered is the default). */
   registry: BackendRegistry;
-  /** State directory (default `$HUTCH_DATA_DIR` or `~/.hutch`). */
+  /** State directory (default `$HUTCH_DATA_DIR`, else see `defaultDataDir`). */
   dataDir?: string;
   /** Listen address (default `$HUTCH_HOST` or 127.0.0.1). */
   host?: string;
@@ -72,7 +74,7 @@ function resolvePort(value: number | undefined, env: string | undefined): number
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const print = options.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
-  const dataDir = resolve(options.dataDir ?? env.HUTCH_DATA_DIR ?? join(homedir(), '.hutch'));
+  const dataDir = resolve(options.dataDir ?? defaultDataDir(env));
   const host = options.host ?? env.HUTCH_HOST ?? DEFAULT_HOST;
   const port = resolvePort(options.port, env.HUTCH_PORT);
   const logger = options.quiet ? undefined : (options.logger ?? createServerLogger());
@@ -83,6 +85,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     const keys = loadOrCreateApiKey(engine.settings, { envKey: options.apiKey ?? env.HUTCH_API_KEY, reset: options.resetApiKey ?? false });
     if (keys.created) {
       print(`Hutch API key (shown once; only its hash is stored): ${keys.created}`);
+      print(`The same key for the e2b SDK: E2B_API_KEY=${e2bApiKeyFor(keys.created)}`);
       print('Set HUTCH_API_KEY to choose your own, or restart with a key reset to replace this one.');
     }
     app = buildServer({ engine, apiKeyHashes: keys.hashes, logger: logger ?? false });

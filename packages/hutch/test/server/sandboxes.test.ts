@@ -139,6 +139,19 @@ describe('sandbox routes', () => {
     assert.equal(json.json().code, 'bad_request');
   });
 
+  it('treats a missing body as {} where every field is optional, and requires it elsewhere', async () => {
+    const created = await server.request({ method: 'POST', url: '/v1/sandboxes' });
+    assert.equal(created.statusCode, 201);
+    const { id } = created.json();
+    const snapshot = await server.request({ method: 'POST', url: `/v1/sandboxes/${id}/snapshots`, headers: { 'content-type': 'application/json' } });
+    assert.equal(snapshot.statusCode, 201);
+    assert.equal((await server.request({ method: 'POST', url: `/v1/snapshots/${snapshot.json().id}/restore` })).statusCode, 201);
+    assert.equal((await server.request({ method: 'POST', url: `/v1/sandboxes/${id}/pause`, headers: { 'content-type': 'application/json' } })).statusCode, 200);
+    const timeout = await server.request({ method: 'POST', url: `/v1/sandboxes/${id}/timeout` });
+    assert.equal(timeout.statusCode, 400);
+    assert.equal(timeout.json().details.location, 'body');
+  });
+
   it('answers 404 not_found for an unknown route', async () => {
     const res = await server.request({ method: 'GET', url: '/v1/nothing-here' });
     assert.equal(res.statusCode, 404);

@@ -74,9 +74,9 @@ export async function stopVm(ctx: MicrovmContext, id: string): Promise<Vm> {
   if (vm.state !== 'running') throw new InvalidTransitionError(vm.state, 'stopped', 'stop');
   await vm.agent?.request('sync', {}, { timeoutMs: 30_000 }).catch(() => undefined);
   const pid = vm.pid;
+  detach(vm, 'sandbox_destroyed');
   await withQmp(vm.paths.qmpSocket, (qmp) => qmp.execute('quit')).catch(() => undefined);
   if (pid !== undefined && !(await waitExit(pid, id))) await killQemu(pid, id);
-  detach(vm, 'sandbox_destroyed');
   vm.state = 'stopped';
   return vm;
 }
@@ -93,8 +93,9 @@ export async function setPaused(ctx: MicrovmContext, id: string, paused: boolean
 /** Kills QEMU, ends every process with `sandbox_destroyed`, removes the VM's files. */
 export async function destroyVm(ctx: MicrovmContext, id: string): Promise<CleanupResult> {
   const vm = getVm(ctx, id);
-  const killed = vm.pid === undefined || (await killQemu(vm.pid, id));
+  const pid = vm.pid;
   detach(vm, 'sandbox_destroyed');
+  const killed = pid === undefined || (await killQemu(pid, id));
   ctx.vms.delete(id);
   const removed = await rm(vm.paths.dir, { recursive: true, force: true }).then(() => true, () => false);
   if (killed && removed) return { status: 'completed', summary: `VM ${id} destroyed` };

@@ -91,6 +91,9 @@ export async function snapshotVm(ctx: MicrovmContext, vm: Vm, snapshotId: string
   try {
     if (wasRunning && vm.agent) await vm.agent.request('sync', {}, { timeoutMs: 60_000 });
     await withQmp(vm.paths.qmpSocket, async (qmp) => {
+      // A clone of a template snapshot was restored with x-ignore-shared on; a sandbox snapshot
+      // carries its RAM in the stream, and the restoring side expects the capability off.
+      await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: false }] });
       await saveState(qmp, join(staging, 'state.bin'));
       try {
         // The disk copy is taken while the guest is stopped, so it matches the memory image.

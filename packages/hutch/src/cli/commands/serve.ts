@@ -3,23 +3,21 @@
  * tier by default; the in-memory fake only when asked with `--backend fake` or HUTCH_BACKENDS) and
  * hands it to the server module, which opens the engine under the data directory.
  */
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createFakeBackend } from '../../backends/fake/index.js';
+import { defaultDataDir } from '../../server/data-dir.js';
+import { TemplateStore } from '../../templates/store.js';
 import { BackendRegistry } from '../../port/registry.js';
 import type { IsolationBackend } from '../../port/isolation-backend.js';
 import { UsageError } from '../errors.js';
 import { parsePositiveInt } from '../parse.js';
 
 /** Backends `serve` knows how to build. */
-const KNOWN_BACKENDS = ['process', 'fake'] as const;
+const KNOWN_BACKENDS = ['process', 'container', 'microvm', 'fake'] as const;
 const DEFAULT_PORT = 7410;
-/**
- * The process tier's directory lives outside the data directory: the engine keeps that one 0700,
- * while the sandbox's root (host uid 100000) must traverse every parent of its workspace.
- */
-const DEFAULT_PROCESS_DIR = '/var/lib/hutch/process';
+/** Tiers with no host-root mode run the `base` template when a create names none. */
+const DEFAULT_TEMPLATES = { container: 'base', microvm: 'base' };
 
 interface ServeFlags {
   host: string;
@@ -37,19 +35,30 @@ export function registerServeCommand(program: Command): void {
     .description('run the Hutch server (REST API, streams, console) on this machine')
     .option('-H, --host <host>', 'address to listen on', process.env.HUTCH_HOST ?? '127.0.0.1')
     .option('-p, --port <port>', `port to listen on (0 picks a free one)`, parsePort, process.env.HUTCH_PORT ? parsePort(process.env.HUTCH_PORT) : DEFAULT_PORT)
-    .option('-d, --data-dir <dir>', 'where state lives (default $HUTCH_DATA_DIR or ~/.hutch)')
+    .option('-d, --data-dir <dir>', 'where state lives (default $HUTCH_DATA_DIR, else /var/lib/hutch as root, else ~/.hutch)')
     .option('-b, --backend <names>', `backends to enable, comma-separated, the first is the default (${KNOWN_BACKENDS.join(', ')}; default $HUTCH_BACKENDS or process)`)
-    .option('--process-dir <dir>', `where the process tier keeps sandboxes (default $HUTCH_PROCESS_DIR or ${DEFAULT_PROCESS_DIR}); every parent must be o+x`)
+    .option('--process-dir <dir>', 'where the process tier keeps sandboxes (default $HUTCH_PROCESS_DIR or <data dir>/process); every parent must be o+x')
     .option('--reset-api-key', 'replace the stored API key with a new one (printed once)')
     .option('-q, --quiet', 'no logs and no banner')
     .action(async (flags: ServeFlags) => {
-      const dataDir = resolve(flags.dataDir ?? process.env.HUTCH_DATA_DIR ?? join(homedir(), '.hutch'));
+      const dataDir = resolve(flags.dataDir ?? defaultDataDir());
       const names = backendNames(flags.backend ?? process.env.HUTCH_BACKENDS ?? 'process');
-      const processDir = resolve(flags.processDir ?? process.env.HUTCH_PROCESS_DIR ?? DEFAULT_PROCESS_DIR);
-      const registry = await buildRegistry(names, processDir);
+      const processDir = resolve(flags.processDir ?? process.env.HUTCH_PROCESS_DIR ?? join(dataDir, 'process'));
+      const registry = await buildRegistry(names, { dataDir, processDir });
+      const templates = new TemplateStore({ dataDir, log: flags.quiet ? undefined : (line) => process.stderr.write(`template: ${line}\n`) });
       // Loaded on demand so client commands start fast and do not load the server's dependencies.
       const server = await import('../../server/index.js');
-      await server.serve({ dataDir, host: flags.host, port: flags.port, registry, ...(flags.resetApiKey ? { resetApiKey: true } : {}), ...(flags.quiet ? { quiet: true } : {}) });
+      const running = await server.serve({
+        dataDir,
+        host: flags.host,
+        port: flags.port,
+        registry,
+        engine: { templates, defaultTemplates: DEFAULT_TEMPLATES },
+        ...(flags.resetApiKey ? { resetApiKey: true } : {}),
+        ...(flags.quiet ? { quiet: true } : {}),
+      });
+      // Template roots no sandbox, pool or snapshot needs any more are removed hourly.
+      setInterval(() => void templates.gc(running.engine.templateNamesInUse()).catch(() => undefined), 3600_000).unref();
     });
 }
 
@@ -67,19 +76,34 @@ export function backendNames(text: string): string[] {
   return names;
 }
 
-async function buildRegistry(names: string[], processDir: string): Promise<BackendRegistry> {
+async function buildRegistry(names: string[], dirs: { dataDir: string; processDir: string }): Promise<BackendRegistry> {
   const registry = new BackendRegistry();
   for (const name of names) {
-    const backend = name === 'fake' ? createFakeBackend() : await processBackend(processDir);
+    const backend = await makeBackend(name, dirs);
     registry.register(backend, { asDefault: registry.names().length === 0 });
     await warnIfUnhealthy(backend);
   }
   return registry;
 }
 
-async function processBackend(dir: string): Promise<IsolationBackend> {
-  const { createProcessBackend } = await import('../../backends/process/index.js');
-  return createProcessBackend({ dataDir: dir });
+async function makeBackend(name: string, dirs: { dataDir: string; processDir: string }): Promise<IsolationBackend> {
+  switch (name) {
+    case 'fake':
+      return createFakeBackend();
+    case 'microvm': {
+      // Acceleration from HUTCH_MICROVM_ACCEL: `tcg` is the explicit opt-in to emulation.
+      const { createMicrovmBackend } = await import('../../backends/microvm/index.js');
+      return createMicrovmBackend({ dataDir: join(dirs.dataDir, 'microvm') });
+    }
+    case 'container': {
+      const { createContainerBackend } = await import('../../backends/container/index.js');
+      return createContainerBackend({ dataDir: join(dirs.dataDir, 'container') });
+    }
+    default: {
+      const { createProcessBackend } = await import('../../backends/process/index.js');
+      return createProcessBackend({ dataDir: dirs.processDir });
+    }
+  }
 }
 
 async function warnIfUnhealthy(backend: IsolationBackend): Promise<void> {

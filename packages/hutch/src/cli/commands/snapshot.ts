@@ -1,7 +1,10 @@
 /**
- * Snapshot commands: `snapshot <id>` (take one), `snapshot ls`, `snapshot rm`, `snapshot restore`
- * and `snapshot fork`.
+ * Snapshot commands: `snapshot <id>` (take one), `snapshot ls`, `snapshot rm`, `snapshot restore`,
+ * `snapshot fork`, and `snapshot export` / `snapshot import` (a portable file).
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Sandbox, Snapshots, type SnapshotInfo, type SnapshotKind } from '@hutch/sdk';
 import { Option, type Command } from 'commander';
 import { connectionOf, openSandbox } from '../context.js';
@@ -74,5 +77,28 @@ export function registerSnapshotCommands(program: Command): void {
       const sandboxes = await withSpinner(`forking ${snapshotId} ×${flags.count}`, () => Snapshots.fork(snapshotId, flags.count, connectionOf(command)));
       if (flags.json) printJson(sandboxes.map((s) => ({ ...s.info, accessToken: s.accessToken })));
       else process.stdout.write(sandboxes.map((s) => `${s.id}\n`).join(''));
+    });
+
+  snapshot
+    .command('export')
+    .description('write a snapshot to a portable file')
+    .argument('<snapshotId>', 'snapshot id')
+    .argument('<file>', 'where to write it')
+    .action(async (snapshotId: string, file: string, _flags: unknown, command: Command) => {
+      const stream = await withSpinner(`exporting ${snapshotId}`, () => Snapshots.export(snapshotId, connectionOf(command)));
+      await pipeline(Readable.fromWeb(stream as never), createWriteStream(file, { mode: 0o600 }));
+      process.stdout.write(`${file}\n`);
+    });
+
+  snapshot
+    .command('import')
+    .description('import a snapshot file made by export, and print the new snapshot id')
+    .argument('<file>', 'the snapshot file')
+    .option('--json', 'print the snapshot as JSON')
+    .action(async (file: string, _flags: unknown, command: Command) => {
+      const body = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
+      const info = await withSpinner(`importing ${file}`, () => Snapshots.import(body, connectionOf(command)));
+      if (command.optsWithGlobals<{ json?: boolean }>().json) printJson(info);
+      else process.stdout.write(`${info.id}\n`);
     });
 }

@@ -2,6 +2,7 @@
  * Snapshot routes: capture a sandbox (running, paused or stopped), list, get, delete, restore into
  * a new sandbox, and fork (restore N times). Restored sandboxes come with their own access tokens.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { SnapshotKind } from '../../domain/snapshot.js';
 import type { ServerContext } from '../context.js';
@@ -43,6 +44,38 @@ export function snapshotRoutes(ctx: ServerContext) {
         return reply.code(204).send();
       },
     );
+
+    app.get<{ Params: Sid }>(
+      '/v1/snapshots/:sid/export',
+      {
+        schema: {
+          tags,
+          summary: 'Download a snapshot as a portable file (import it on any Hutch server with the same backend).',
+          params: SnapshotParams,
+          response: { 200: { description: 'The snapshot file.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const bytes = await engine.snapshots.export(request.params.sid);
+        reply.header('content-type', 'application/octet-stream');
+        reply.header('content-disposition', `attachment; filename="${request.params.sid}.hutchsnap"`);
+        return reply.send(Readable.from(bytes, { objectMode: false }));
+      },
+    );
+
+    // Import takes the file as the raw body, streamed (no parser reads it first).
+    await app.register(async (upload) => {
+      upload.removeAllContentTypeParsers();
+      upload.addContentTypeParser('*', (_request, _payload, done) => done(null));
+      upload.post(
+        '/v1/snapshots/import',
+        {
+          config: { rawBody: true },
+          schema: { tags, summary: 'Import a snapshot file made by export; its size and sha256 are checked before anything is kept.', response: { 201: ref(SnapshotInfoSchema), ...errorResponses } },
+        },
+        async (request, reply) => reply.code(201).send(await engine.snapshots.import(request.raw)),
+      );
+    });
 
     app.post<{ Params: Sid; Body: CreateSandboxBody; Headers: IdempotencyHeaders }>(
       '/v1/snapshots/:sid/restore',

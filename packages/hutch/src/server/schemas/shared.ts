@@ -6,6 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { ErrorBodySchema } from './common.js';
 import { CommandResultSchema, ExecBodySchema, ProcessFrameSchema, ProcessInfoSchema, SessionFrameSchema, SessionInfoSchema } from './process.js';
 import { CapabilityReportSchema, FileEntrySchema, FileEventSchema, SandboxEventSchema, SnapshotInfoSchema } from './resources.js';
+import { TemplateBuildFrame, TemplateInfoSchema, TemplateRecipeSchema } from './template.js';
 import { CreatedSandboxSchema, CreateSandboxBodySchema, SandboxInfoSchema, SandboxListSchema, SandboxStatsSchema } from './sandbox.js';
 
 export const SHARED_SCHEMAS: readonly TSchema[] = [
@@ -26,4 +27,7 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   SnapshotInfoSchema,
   SandboxEventSchema,
   CapabilityReportSchema,
+  TemplateRecipeSchema,
+  TemplateInfoSchema,
+  TemplateBuildFrame,
 ];
