@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
+# The base template (Debian + python3, git, sudo, user `user`): built once, then cached machine-wide.
+node packages/hutch/dist/src/cli/main.js template prepare >/dev/null
 exec node packages/hutch/dist/src/cli/main.js serve "$@"

@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Debian packages: sandbox mechanisms, native-addon toolchain, and (for tests) a headless browser.
-packages=(bubblewrap crun runc slirp4netns iproute2 util-linux procps psmisc python3 make g++ ca-certificates qemu-system-x86 qemu-utils busybox-static e2fsprogs)
+# Debian packages: sandbox mechanisms (bubblewrap; crun/runc; QEMU for microVMs; debootstrap for
+# the base template), the native-addon toolchain, and (for tests) a headless browser.
+packages=(bubblewrap crun runc slirp4netns iproute2 util-linux procps psmisc python3 make g++ ca-certificates debootstrap qemu-system-x86 qemu-utils busybox-static e2fsprogs)
 if [ "${HUTCH_SETUP_TEST:-0}" = 1 ]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -42,6 +42,8 @@ export interface BenchContext {
   results: Results;
   root: string;
   baselines: Baselines;
+  /** Set on SIGINT/SIGTERM: no new scenario starts; cleanup runs. */
+  interrupted: { value: boolean };
 }
 
 /** Runs `fn` with the tier's backend call timings recorded into `tier.timed.samples` (cleared first). */

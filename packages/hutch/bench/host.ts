@@ -53,6 +53,23 @@ export async function memAvailableBytes(): Promise<number> {
   return Number(kb) * 1024;
 }
 
+/** Kernel-side memory from /proc/meminfo, in bytes: unreclaimable slab + kernel stacks + page tables. */
+export async function kernelMemoryBytes(): Promise<number> {
+  const text = await readFile('/proc/meminfo', 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  return (kb('SUnreclaim') + kb('KernelStack') + kb('PageTables')) * 1024;
+}
+
+/** The median of `count` readings of `read`, `gapMs` apart (MemAvailable moves with other work). */
+export async function steadyReading(read: () => Promise<number>, count = 5, gapMs = 200): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < count; i++) {
+    values.push(await read());
+    if (i < count - 1) await new Promise((r) => setTimeout(r, gapMs));
+  }
+  return values.sort((a, b) => a - b)[Math.floor(count / 2)]!;
+}
+
 /** RSS and PSS of one process in bytes (smaps_rollup), or undefined if it is gone. */
 export async function processMemory(pid: number): Promise<{ rss: number; pss: number } | undefined> {
   try {

@@ -10,7 +10,9 @@
  */
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BARE_BWRAP, crunSkipReason, HOST_1MB, measureCrun, sampleSpawn } from './baselines.js';
 import { parseArgs, UsageError } from './args.js';
 import { closeTiers, removeRoot } from './cleanup.js';
@@ -79,7 +81,7 @@ async function runScenarios(ctx: BenchContext, tiers: Tier[]): Promise<void> {
   const only = ctx.options.only;
   for (const tier of tiers) {
     const step = async (key: string, name: string, fn: () => Promise<unknown>) => {
-      if (!only.has(key)) return;
+      if (!only.has(key) || ctx.interrupted.value) return;
       try {
         await fn();
       } catch (err) {
@@ -117,17 +119,17 @@ async function main(): Promise<number> {
   await chmod(root, 0o711);
   log.step(`scratch root ${root}; ${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage1m.toFixed(2)}`);
   const tiers: Tier[] = [];
-  let interrupted = false;
+  const interrupted = { value: false };
   const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
+    if (interrupted.value) process.exit(130);
+    interrupted.value = true;
     log.step('interrupted: cleaning up (again to force exit)');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const baselines = await measureBaselines(options, root, log);
-    const ctx: BenchContext = { options, log, results, root, baselines };
+    const ctx: BenchContext = { options, log, results, root, baselines, interrupted };
     addCreateBaselineRows(ctx);
     addExecBaselineRows(ctx);
     const maxSandboxes = Math.max(500, options.n + 100, options.clients * 2);
@@ -147,7 +149,13 @@ async function main(): Promise<number> {
         results.skip('all', name, `could not open: ${(err as Error).message}`);
       }
     }
-    if (!interrupted) await runScenarios(ctx, tiers);
+    if (existsSync(fileURLToPath(new URL('../src/backends/microvm/index.js', import.meta.url)))) {
+      const reason = 'microvm tier: not driven by this harness yet (the brief covers the process and container tiers; on this host it boots under TCG in ~2 s, so density and concurrency at these sizes would not fit the time budget)';
+      log.step(`skipped: ${reason}`);
+      results.skip('all', 'microvm', reason);
+    }
+    await runScenarios(ctx, tiers);
+    if (interrupted.value) results.report.errors.push('interrupted');
   } catch (err) {
     results.report.errors.push(`run failed: ${(err as Error).stack ?? String(err)}`);
     log.step(`run failed: ${(err as Error).message}`);

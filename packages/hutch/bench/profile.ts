@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { preludeArgv } from '../src/host/prelude.js';
+import { findProcessesByArg } from '../src/host/proc.js';
 import { createCgroups, detectCgroupLayout, removeCgroups } from '../src/host/cgroups.js';
 import { cgroupProcsFiles } from '../src/host/cgroup-plan.js';
 import { mountsFor } from '../src/backends/process/lifecycle.js';
@@ -85,6 +86,7 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
     const chain: Array<[string, () => Promise<number>]> = [
       ['spawn /bin/true', () => timeWithFds(trueArgv)],
       ['perl -e exec true', () => timeWithFds(['/usr/bin/perl', '-e', 'exec {"/bin/true"} "/bin/true"'])],
+      ['perl with the prelude\'s modules (strict, warnings, POSIX) → exec true', () => timeWithFds(['/usr/bin/perl', '-e', 'use strict; use warnings; use POSIX (); exec {"/bin/true"} "/bin/true"'])],
       ['prelude script (nothing to do) → true', () => timeWithFds(preludeArgv({ cgroupProcs: [], argv: trueArgv }))],
       [`+ join ${cgroups.length} cgroups`, () => timeWithFds(preludeArgv({ cgroupProcs: cgroups, argv: trueArgv }))],
       ['+ seccomp filter', () => timeWithFds(preludeArgv({ seccompFile: paths.seccomp, cgroupProcs: cgroups, argv: trueArgv }))],
@@ -144,7 +146,20 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
       await removeCgroups(layout, cid);
       return made;
     });
+    const procCount = (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).length;
+    const scanMs = await sample(n, async () => {
+      const t0 = nowMs();
+      await findProcessesByArg(`${paths.dir}/`);
+      return nowMs() - t0;
+    });
+    // The container tier wraps every runtime call in a private mount namespace with the hybrid
+    // cgroup2 mount removed (crun 1.8.1 refuses the hybrid layout): what that wrapper alone costs.
+    const wrapperMs = await sample(n, () =>
+      timeWithFds(['/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', 'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; exec /bin/true']),
+    );
     const bookkeeping: ProfileStep[] = [
+      { step: 'container tier: per-call hybrid-cgroup wrapper (unshare -m + sh + umount) → true', p50Ms: median(wrapperMs) },
+      { step: `scan every /proc/*/cmdline once (${procCount} processes; destroy does it twice)`, p50Ms: median(scanMs) },
       { step: 'one journaled effect (intent + result rows, WAL, synchronous=NORMAL)', p50Ms: median(journalMs) },
       { step: `create a cgroup set with limits (${layout.mode})`, p50Ms: median(cgroupMs) },
     ];

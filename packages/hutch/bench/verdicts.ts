@@ -40,12 +40,18 @@ export function computeVerdicts(results: Results, densityN: number): Verdict[] {
       ? { target: 'warm pool: create→first exec p50 ≤ 5 ms (any tier)', measured: `${fmt(best.stats.p50)} ms (${best.tier}, engine)`, status: best.stats.p50 <= 5 ? 'MET' : 'MISSED' }
       : { target: 'warm pool: create→first exec p50 ≤ 5 ms (any tier)', measured: 'not run', status: 'NOT MEASURED' },
   );
-  const mem = results.find('4 ', 'process', 'engine', 'host memory per sandbox (MemAvailable Δ)');
-  const target = '1,000 idle sandboxes on 24 GiB, ≤ 2 MB host memory each';
-  if (mem?.value === undefined) out.push({ target, measured: 'not run', status: 'NOT MEASURED' });
-  else {
-    const measured = `${mem.value.toFixed(2)} MB each at N=${densityN} (MemAvailable Δ)`;
-    if (mem.value > 2) out.push({ target, measured, status: 'MISSED' });
+  // Judged per tier on the larger of the two host-memory measures (MemAvailable Δ, PSS + kernel Δ).
+  for (const tier of ['process', 'container']) {
+    const avail = results.find('4 ', tier, 'engine', 'host memory per sandbox (MemAvailable Δ)')?.value;
+    const pssKernel = results.find('4 ', tier, 'engine', 'host memory per sandbox (PSS + kernel Δ)')?.value;
+    const target = `${tier} tier: 1,000 idle sandboxes on 24 GiB, ≤ 2 MB host memory each`;
+    if (avail === undefined || pssKernel === undefined) {
+      out.push({ target, measured: 'not run', status: 'NOT MEASURED' });
+      continue;
+    }
+    const worst = Math.max(avail, pssKernel);
+    const measured = `${worst.toFixed(2)} MB each at N=${densityN} (MemAvailable Δ ${avail.toFixed(2)}, PSS + kernel Δ ${pssKernel.toFixed(2)})`;
+    if (worst > 2) out.push({ target, measured, status: 'MISSED' });
     else out.push({ target, measured: densityN >= 1000 ? measured : `${measured}; run --n 1000 to check the count`, status: densityN >= 1000 ? 'MET' : 'NOT MEASURED' });
   }
   return out;

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchContext } from '../context.js';
-import { cgroupMemoryBytes, cgroupPidsOf, findLeaks, leakCount, memAvailableBytes, processMemory } from '../host.js';
+import { cgroupMemoryBytes, cgroupPidsOf, findLeaks, kernelMemoryBytes, leakCount, memAvailableBytes, processMemory, steadyReading } from '../host.js';
 import { nowMs, pool } from '../stats.js';
 import type { Tier } from '../tiers.js';
 
@@ -20,6 +20,7 @@ export interface DensityDetails {
   startAllMs: number;
   teardownAllMs: number;
   memAvailableDeltaBytes: number;
+  kernelDeltaBytes: number;
   pssBytes: number;
   rssBytes: number;
   cgroupMemoryBytes: number;
@@ -36,12 +37,14 @@ export async function runDensity(ctx: BenchContext, tier: Tier): Promise<Density
   const failures: string[] = [];
   global.gc?.();
   await sleep(500);
-  const memBefore = await memAvailableBytes();
+  const memBefore = await steadyReading(memAvailableBytes);
+  const kernelBefore = await steadyReading(kernelMemoryBytes);
   const rssBefore = process.memoryUsage().rss;
   log.step(`${SCENARIO_4} on ${tier.name}: starting ${n} idle sandboxes (${options.densityConcurrency} at a time)`);
   const t0 = nowMs();
   let teardownMs = 0;
   let memAfter = memBefore;
+  let kernelAfter = kernelBefore;
   let rssAfter = rssBefore;
   let pss = 0;
   let rss = 0;
@@ -62,7 +65,8 @@ export async function runDensity(ctx: BenchContext, tier: Tier): Promise<Density
     log.step(`  started ${ids.length} in ${(startAllMs / 1000).toFixed(1)} s; letting them settle`);
     await sleep(2000);
     global.gc?.();
-    memAfter = await memAvailableBytes();
+    memAfter = await steadyReading(memAvailableBytes);
+    kernelAfter = await steadyReading(kernelMemoryBytes);
     rssAfter = process.memoryUsage().rss;
     for (const id of ids) {
       const pids = await cgroupPidsOf(id);
@@ -78,8 +82,10 @@ export async function runDensity(ctx: BenchContext, tier: Tier): Promise<Density
     }
     const per = (bytes: number) => bytes / Math.max(1, ids.length) / MB;
     const row = (metric: string, value: number, note?: string) => results.value({ scenario: SCENARIO_4, tier: tier.name, via: 'engine', metric, unit: 'MB', value, ...(note ? { note } : {}) });
-    row('host memory per sandbox (MemAvailable Δ)', per(memBefore - memAfter), 'includes kernel objects and the engine');
+    row('host memory per sandbox (MemAvailable Δ)', per(memBefore - memAfter), 'everything; noisy when others use the host');
+    row('host memory per sandbox (PSS + kernel Δ)', per(pss + kernelAfter - kernelBefore), 'processes + slab, stacks, page tables');
     row('PSS per sandbox (its processes)', per(pss), `${(processCount / Math.max(1, ids.length)).toFixed(1)} processes each`);
+    row('kernel memory per sandbox (Δ SUnreclaim+KernelStack+PageTables)', per(kernelAfter - kernelBefore));
     row('RSS per sandbox (its processes)', per(rss));
     row('cgroup memory per sandbox', per(cgroupBytes), 'memory.usage_in_bytes');
     row('engine RSS growth per sandbox', per(rssAfter - rssBefore));
@@ -100,6 +106,7 @@ export async function runDensity(ctx: BenchContext, tier: Tier): Promise<Density
       startAllMs,
       teardownAllMs: teardownMs,
       memAvailableDeltaBytes: memBefore - memAfter,
+      kernelDeltaBytes: kernelAfter - kernelBefore,
       pssBytes: pss,
       rssBytes: rss,
       cgroupMemoryBytes: cgroupBytes,

@@ -1,10 +1,12 @@
 /**
  * Scenario 6: snapshot and restore/fork of a sandbox holding 100 MB of files (100 × 1 MiB of
  * random data in /workspace). Snapshot: engine.snapshots.create; restore: a new running sandbox
- * from it (engine.snapshots.restore); fork: 3 sandboxes from it. Baselines: bare `tar -cf` of the
- * same workspace directory and `tar -xf` of the result on the host, measured alongside.
+ * from it (engine.snapshots.restore); fork: 3 sandboxes from it. Baselines: bare `tar -cf` of an
+ * equal host directory (100 × 1 MiB random files in the scratch root, same disk) and `tar -xf` of
+ * the result, measured alongside.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { timeSpawn } from '../baselines.js';
 import { median, type BenchContext } from '../context.js';
@@ -32,7 +34,9 @@ export async function runSnapshot(ctx: BenchContext, tier: Tier): Promise<void> 
     const fork: number[] = [];
     const tarC: number[] = [];
     const tarX: number[] = [];
-    const workspace = join(tier.backendDir, 'sandboxes', id);
+    const hostCopy = join(scratch, 'src');
+    await mkdir(join(hostCopy, 'workspace'), { recursive: true });
+    for (let f = 1; f <= 100; f++) await writeFile(join(hostCopy, 'workspace', `f${f}`), randomBytes(1 << 20));
     log.step(`${SCENARIO_6} on ${tier.name}: ${rounds} rounds of snapshot, restore, fork ×${FORK_COUNT}`);
     for (let i = 0; i < rounds; i++) {
       let t0 = nowMs();
@@ -60,7 +64,7 @@ export async function runSnapshot(ctx: BenchContext, tier: Tier): Promise<void> 
       }
       // Host baseline on the same data: archive and unpack the workspace with bare tar.
       const tarFile = join(scratch, `ws-${i}.tar`);
-      tarC.push(await timeSpawn(['/usr/bin/tar', '--numeric-owner', '-C', workspace, '-cf', tarFile, './workspace']));
+      tarC.push(await timeSpawn(['/usr/bin/tar', '--numeric-owner', '-C', hostCopy, '-cf', tarFile, './workspace']));
       const into = join(scratch, `x-${i}`);
       await timeSpawn(['/usr/bin/mkdir', into]);
       tarX.push(await timeSpawn(['/usr/bin/tar', '--numeric-owner', '--same-permissions', '-C', into, '-xf', tarFile]));
