@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages: sandbox mechanisms (bubblewrap; crun/runc; QEMU for microVMs; debootstrap for
 # the base template), the native-addon toolchain, and (for tests) a headless browser.
-packages=(bubblewrap crun runc slirp4netns iproute2 util-linux procps psmisc python3 make g++ ca-certificates debootstrap qemu-system-x86 qemu-utils busybox-static e2fsprogs)
+packages=(bubblewrap crun runc slirp4netns iproute2 util-linux procps psmisc python3 make g++ gcc libc6-dev openssl curl ca-certificates debootstrap qemu-system-x86 qemu-utils busybox-static e2fsprogs)
 if [ "${HUTCH_SETUP_TEST:-0}" = 1 ]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do
@@ -34,3 +34,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 npm run --silent build
+
+# The egress shim (LD_PRELOAD'ed into slirp4netns; docs/network.md), rebuilt only when its source
+# is newer than the build. Without it, sandboxes get no network at all (fail closed).
+shim_src=packages/hutch/native/egress-shim.c
+shim_out=packages/hutch/native/build/hutch-egress-shim.so
+if [ ! -f "$shim_out" ] || [ "$shim_src" -nt "$shim_out" ]; then
+  echo "hutch setup: building the egress shim"
+  mkdir -p "$(dirname "$shim_out")"
+  gcc -shared -fPIC -O2 -Wall -o "$shim_out.tmp" "$shim_src" -ldl && mv "$shim_out.tmp" "$shim_out"
+fi

@@ -53,6 +53,17 @@ async function sample(n: number, fn: () => Promise<number>): Promise<number[]> {
   return out;
 }
 
+/**
+ * Runs every step once per round, `n` rounds, and returns each step's median: interleaving makes
+ * load from other work on the host fall on all steps alike, so their differences stay meaningful.
+ */
+async function interleaved(n: number, steps: Array<[string, () => Promise<number>]>): Promise<ProfileStep[]> {
+  const samples = steps.map(() => [] as number[]);
+  for (const [, fn] of steps) await fn();
+  for (let i = 0; i < n; i++) for (const [k, [, fn]] of steps.entries()) samples[k]!.push(await fn());
+  return steps.map(([step], k) => ({ step, p50Ms: median(samples[k]!) }));
+}
+
 /** The host pid of the sandbox's pid 1 (bwrap's reaper): the parent of the `sleep` init command. */
 async function initPidOf(sandboxId: string): Promise<number> {
   for (const pid of await cgroupPidsOf(sandboxId)) {
@@ -91,40 +102,36 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
       [`+ join ${cgroups.length} cgroups`, () => timeWithFds(preludeArgv({ cgroupProcs: cgroups, argv: trueArgv }))],
       ['+ seccomp filter', () => timeWithFds(preludeArgv({ seccompFile: paths.seccomp, cgroupProcs: cgroups, argv: trueArgv }))],
     ];
-    const execSteps: ProfileStep[] = [];
-    for (const [step, fn] of chain) execSteps.push({ step, p50Ms: median(await sample(n, fn)) });
-    const side: Array<[string, () => Promise<number>]> = [
+    chain.push(
       ['nsenter (7 namespaces + chroot) → true, no prelude', () => timeWithFds(nsenterBare)],
       ['nsenter → sh wrapper → true, no prelude', () => timeWithFds(nsenter, ['pipe'])],
       ['full exec argv: prelude + nsenter + sh → true', () => timeWithFds(preludeArgv({ seccompFile: paths.seccomp, cgroupProcs: cgroups, argv: nsenter }), ['pipe'])],
-    ];
-    for (const [step, fn] of side) execSteps.push({ step, p50Ms: median(await sample(n, fn)) });
-    const backendExec = await sample(n, async () => {
-      const t0 = nowMs();
-      const handle = await tier.timed.backend.exec(id, { cmd: 'true' });
-      for await (const chunk of handle.output()) void chunk;
-      await handle.wait();
-      return nowMs() - t0;
-    });
-    execSteps.push({ step: 'backend.exec + output drained + exit', p50Ms: median(backendExec) });
-    execSteps.push({ step: 'engine.processes.run (journal, events, process row)', p50Ms: median(await sample(n, async () => {
-      const t0 = nowMs();
-      await engine.processes.run(id, { cmd: 'true' });
-      return nowMs() - t0;
-    })) });
+      ['backend.exec + output drained + exit', async () => {
+        const t0 = nowMs();
+        const handle = await tier.timed.backend.exec(id, { cmd: 'true' });
+        for await (const chunk of handle.output()) void chunk;
+        await handle.wait();
+        return nowMs() - t0;
+      }],
+      ['engine.processes.run (journal, events, process row)', async () => {
+        const t0 = nowMs();
+        await engine.processes.run(id, { cmd: 'true' });
+        return nowMs() - t0;
+      }],
+    );
+    const execSteps = await interleaved(n, chain);
     for (let i = 1; i < execSteps.length; i++) execSteps[i]!.addedMs = execSteps[i]!.p50Ms - execSteps[i - 1]!.p50Ms;
 
     log.step(`${PROFILE}: init launch chain ×${n} per step`);
     const mounts = await mountsFor({ id, rootfsPath: undefined } as unknown as SandboxSpec, paths);
     const initArgv = planInitArgv({ mounts, hostname: 'bench', seccompFd: 3, infoFd: 4 });
     const initTrue = [...initArgv.slice(0, initArgv.indexOf('--') + 1), '/bin/true'];
-    const initSteps: ProfileStep[] = [];
     const initChain: Array<[string, () => Promise<number>]> = [
       ['bare bwrap --unshare-all true (research line)', () => timeWithFds(['/usr/bin/bwrap', '--unshare-all', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true'])],
       [`bwrap with the sandbox's ${mounts.length} mounts + seccomp → true (no userns)`, () => timeWithFds(initTrue, [paths.seccomp, 'pipe'])],
       ['+ prelude: cgroup join + user namespace (fork, uid/gid map)', () => timeWithFds(preludeArgv({ usernsHostBase: HOST_ID_BASE, cgroupProcs: cgroups, argv: initTrue }), [paths.seccomp, 'pipe'])],
     ];
-    for (const [step, fn] of initChain) initSteps.push({ step, p50Ms: median(await sample(n, fn)) });
+    const initSteps = await interleaved(n, initChain);
     for (let i = 1; i < initSteps.length; i++) initSteps[i]!.addedMs = initSteps[i]!.p50Ms - initSteps[i - 1]!.p50Ms;
 
     log.step(`${PROFILE}: bookkeeping (journal effect on SQLite, cgroup set)`);

@@ -51,8 +51,10 @@ export function computeVerdicts(results: Results, densityN: number): Verdict[] {
     }
     const worst = Math.max(avail, pssKernel);
     const measured = `${worst.toFixed(2)} MB each at N=${densityN} (MemAvailable Δ ${avail.toFixed(2)}, PSS + kernel Δ ${pssKernel.toFixed(2)})`;
-    if (worst > 2) out.push({ target, measured, status: 'MISSED' });
-    else out.push({ target, measured: densityN >= 1000 ? measured : `${measured}; run --n 1000 to check the count`, status: densityN >= 1000 ? 'MET' : 'NOT MEASURED' });
+    // The target is about 1,000 at once: a smaller N is reported, not judged (and its MemAvailable
+    // delta is too small to rise above other work on a shared host).
+    if (densityN < 1000) out.push({ target, measured: `${measured}; judged only with --n 1000`, status: 'NOT MEASURED' });
+    else out.push({ target, measured, status: worst <= 2 ? 'MET' : 'MISSED' });
   }
   return out;
 }

@@ -40,6 +40,8 @@ export {
   ConflictError,
 } from './domain/errors.js';
 export type { SandboxInfo, SandboxSpec, SandboxStats, Resources, NetworkPolicy } from './domain/sandbox.js';
+export type { WorkspaceRequest, WorkspaceChange, CheckpointInfo, CommitResult, PermissionRule, PermissionLevel, PresetName } from './domain/workspace.js';
+export { createWorkspaceProvider, type CodebaseInfo } from './workspaces/index.js';
 export type { SandboxState } from './domain/sandbox-state.js';
 export type { ExecSpec, CommandResult, ProcessInfo, ProcessExit, OutputChunk, TerminationReason, SignalName } from './domain/process.js';
 export type { FileEntry, FileEvent } from './domain/files.js';

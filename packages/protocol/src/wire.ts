@@ -13,9 +13,49 @@ export interface Resources {
   diskMib?: number;
 }
 
+/** One egress rule: exactly one of `domain` (`a.com`, `*.a.com`, `*`) and `cidr` (IPv4). */
+export interface NetworkRule {
+  action: 'allow' | 'deny';
+  domain?: string;
+  cidr?: string;
+  /** TCP ports; absent or empty: any. */
+  ports?: number[];
+}
+
+/** A header the egress proxy adds to requests to `host`; `{{secret:NAME}}` in `value` is replaced there. */
+export interface SecretInjection {
+  host: string;
+  header: string;
+  value: string;
+}
+
+/** Network policy (docs/network.md): deny beats allow; the host is never reachable unless a /32 allow names it. */
 export interface NetworkPolicy {
-  mode: 'none' | 'internet';
+  mode: 'none' | 'internet' | 'rules';
+  rules?: NetworkRule[];
+  /** Log what would be blocked, block nothing. */
+  audit?: boolean;
+  inject?: SecretInjection[];
   exposedPorts?: number[];
+}
+
+/** A secret for `network.inject`, given at create; write-only. */
+export interface SandboxSecret {
+  name: string;
+  value: string;
+}
+
+/** One egress decision (GET /v1/sandboxes/{id}/network/decisions). */
+export interface NetworkDecision {
+  seq: number;
+  at: string;
+  kind: 'dns' | 'connect';
+  host: string | null;
+  ip: string | null;
+  port: number | null;
+  verdict: 'allow' | 'deny' | 'audit';
+  rule: string;
+  injected?: string[];
 }
 
 /** POST /v1/sandboxes (the `Idempotency-Key` header makes retries safe). */
@@ -28,6 +68,8 @@ export interface CreateSandboxBody {
   timeoutMs?: number;
   onTimeout?: 'destroy' | 'pause';
   network?: NetworkPolicy;
+  /** Secrets for `network.inject`; values never enter the sandbox and are never returned. */
+  secrets?: SandboxSecret[];
   workdir?: string;
 }
 
@@ -63,6 +105,8 @@ export interface SandboxStats {
   memoryLimitBytes: number | null;
   pids: number;
   diskBytes: number | null;
+  /** Bytes the sandbox sent through its egress proxy. */
+  networkEgressBytes: number;
   at: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Options of `Sandbox.create` (and restore/fork), and their translation to the wire body.
  */
-import type { CreateSandboxBody, NetworkPolicy, Resources } from '@hutch/protocol';
+import type { CreateSandboxBody, NetworkPolicy, Resources, SandboxSecret } from '@hutch/protocol';
 import type { CallOptions, ConnectionOptions } from './connection-config.js';
 
 /** What a new sandbox looks like, plus how to reach the server. */
@@ -21,8 +21,10 @@ export interface SandboxCreateOptions extends ConnectionOptions, CallOptions {
   timeoutMs?: number;
   /** What the deadline does. @default 'destroy' */
   onTimeout?: 'destroy' | 'pause';
-  /** Network policy. @default {mode: 'none'} */
+  /** Network policy (rules, audit, secret injection: see docs/network.md). @default {mode: 'none'} */
   network?: NetworkPolicy;
+  /** Secrets `network.inject` can add to requests at the egress proxy; they never enter the sandbox. */
+  secrets?: SandboxSecret[];
   /** Backend (isolation tier) by name, e.g. `process`. @default the server's default */
   backend?: string;
   /** Default working directory of processes. */
@@ -42,6 +44,7 @@ export function createBody(options: SandboxCreateOptions): CreateSandboxBody {
   if (options.timeoutMs !== undefined) body.timeoutMs = options.timeoutMs;
   if (options.onTimeout !== undefined) body.onTimeout = options.onTimeout;
   if (options.network !== undefined) body.network = options.network;
+  if (options.secrets !== undefined) body.secrets = options.secrets;
   if (options.workdir !== undefined) body.workdir = options.workdir;
   return body;
 }

@@ -7,7 +7,7 @@
  *   const { stdout } = await sandbox.commands.run('echo hi');
  *   await sandbox.destroy();
  */
-import type { CreatedSandbox, SandboxEvent, SandboxInfo, SandboxList, SandboxState, SandboxStats } from '@hutch/protocol';
+import type { CreatedSandbox, NetworkDecision, NetworkPolicy, SandboxEvent, SandboxInfo, SandboxList, SandboxState, SandboxStats } from '@hutch/protocol';
 import { Commands } from './commands.js';
 import { ConnectionConfig, type CallOptions, type ConnectionOptions } from './connection-config.js';
 import { createBody, createHeaders, type SandboxCreateOptions } from './create-options.js';
@@ -178,6 +178,33 @@ export class Sandbox {
     for await (const frame of frames) {
       if (frame.type === 'error' && 'code' in frame) throw errorFromFrame(frame);
       if (frame.type !== 'keepalive') yield frame as SandboxEvent;
+    }
+  }
+
+  /** The network policy in force. */
+  async getNetwork(options: CallOptions = {}): Promise<NetworkPolicy> {
+    return this.http.json<NetworkPolicy>({ method: 'GET', path: `${this.path}/network` }, options);
+  }
+
+  /** Replaces the network policy (running, paused or stopped); new connections use it at once. */
+  async updateNetwork(policy: NetworkPolicy, options: CallOptions = {}): Promise<NetworkPolicy> {
+    return this.http.json<NetworkPolicy>({ method: 'PUT', path: `${this.path}/network`, json: policy }, options);
+  }
+
+  /** Egress decisions recorded so far (a bounded ring, oldest first). */
+  async networkDecisions(options: EventsOptions & { limit?: number } = {}): Promise<NetworkDecision[]> {
+    return this.http.json<NetworkDecision[]>({ method: 'GET', path: `${this.path}/network/decisions`, query: { after: options.after, limit: options.limit } }, options);
+  }
+
+  /** Egress decisions as they happen (after the recorded ones), until the loop breaks or `signal` aborts. */
+  async *followNetworkDecisions(options: EventsOptions = {}): AsyncGenerator<NetworkDecision, void, undefined> {
+    const frames = this.http.ndjson<(NetworkDecision & { type: 'decision' }) | StreamControlFrame>({ method: 'GET', path: `${this.path}/network/decisions`, query: { after: options.after, follow: true } }, options);
+    for await (const frame of frames) {
+      if (frame.type === 'error' && 'code' in frame) throw errorFromFrame(frame);
+      if (frame.type === 'decision') {
+        const { type: _type, ...decision } = frame as NetworkDecision & { type: 'decision' };
+        yield decision;
+      }
     }
   }
 

@@ -5,20 +5,24 @@
  */
 import { Sandbox } from '@hutch/sdk';
 import type { BenchContext } from '../context.js';
-import { nowMs } from '../stats.js';
+import { nowMs, Samples } from '../stats.js';
 import type { Tier } from '../tiers.js';
 import { createBaseline } from './create-exec.js';
 
 export const SCENARIO_3 = '3 warm pool';
 const POOL_SIZE = 4;
 
-async function engineRound(tier: Tier): Promise<number> {
+/** One create → exec round; records the create and exec steps too (the pool refills meanwhile). */
+async function engineRound(tier: Tier, steps: Samples): Promise<number> {
   const t0 = nowMs();
   const { id } = await tier.engine.lifecycle.create({ ...tier.request });
+  const t1 = nowMs();
   await tier.engine.processes.run(id, { cmd: 'true' });
-  const ms = nowMs() - t0;
+  const t2 = nowMs();
+  steps.add('create', t1 - t0);
+  steps.add('exec', t2 - t1);
   await tier.engine.lifecycle.destroy(id);
-  return ms;
+  return t2 - t0;
 }
 
 async function httpRound(tier: Tier): Promise<number> {
@@ -46,7 +50,7 @@ export async function runWarmPool(ctx: BenchContext, tier: Tier): Promise<void> 
   const { engine } = tier;
   const baseline = createBaseline(ctx, tier.name);
   log.step(`${SCENARIO_3} on ${tier.name}: without pool ×${n}`);
-  const cold = await rounds(n, async () => undefined, () => engineRound(tier));
+  const cold = await rounds(n, async () => undefined, () => engineRound(tier, new Samples()));
   results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'create→first exec, no pool', baseline }, cold);
 
   log.step(`${SCENARIO_3} on ${tier.name}: pool of ${POOL_SIZE}, ×${n} (settled between)`);
@@ -57,9 +61,12 @@ export async function runWarmPool(ctx: BenchContext, tier: Tier): Promise<void> 
   try {
     const before = engine.pools.status()[0]?.handedOff ?? 0;
     const settle = () => engine.pools.settled();
-    const warm = await rounds(n, settle, () => engineRound(tier));
+    const steps = new Samples();
+    const warm = await rounds(n, settle, () => engineRound(tier, steps));
     const handed = (engine.pools.status()[0]?.handedOff ?? 0) - before;
     results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'create→first exec, warm pool', baseline, note: `${handed} of ${n + 1} from the pool` }, warm);
+    results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'create (pool hand-off)' }, steps.get('create').slice(1));
+    results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'first exec after hand-off (refill running)' }, steps.get('exec').slice(1));
     if (tier.http) {
       log.step(`${SCENARIO_3} on ${tier.name}: http+sdk with pool ×${n}`);
       const b2 = engine.pools.status()[0]?.handedOff ?? 0;

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCpCommand } from './commands/cp.js';
 import { registerEventCommands } from './commands/events.js';
+import { registerNetworkCommands } from './commands/network.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerSandboxCommands } from './commands/sandboxes.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerShellCommand(program);
   registerCpCommand(program);
   registerEventCommands(program);
+  registerNetworkCommands(program);
   registerSnapshotCommands(program);
   registerTemplateCommands(program);
   return program;

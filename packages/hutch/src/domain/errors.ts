@@ -164,3 +164,10 @@ export class PortNotOpenError extends HutchError {
     super('not_found', `Nothing listens on port ${port} in sandbox ${sandboxId}. Start the service inside the sandbox first.`, { sandboxId, port });
   }
 }
+
+/** Something other than a sandbox, process, session, snapshot or template was not found (a checkpoint, a sandbox's workspace). */
+export class NotFoundError extends HutchError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('not_found', message, details);
+  }
+}

@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { BadRequestError } from '../domain/errors.js';
-import type { NetworkPolicy, OnTimeout, Resources } from '../domain/sandbox.js';
+import type { WorkspaceRequest } from '../domain/workspace.js';
+import { validateNetworkPolicy } from '../domain/network-rules.js';
+import type { NetworkPolicy, OnTimeout, Resources, SandboxSecret } from '../domain/sandbox.js';
 
 export interface CreateSandboxRequest {
   /** Backend name; default: the registry's default. */
@@ -23,6 +25,13 @@ export interface CreateSandboxRequest {
   workdir?: string;
   /** A retried create with the same key returns the same sandbox. */
   idempotencyKey?: string;
+  /** A codebase mounted under path rules, copy-on-write (capability `workspaces`; docs/workspaces.md). */
+  workspace?: WorkspaceRequest;
+  /**
+   * Secrets for edge injection (`network.inject` names them as `{{secret:NAME}}`). Values never
+   * enter the sandbox, the store, the journal, events, logs or errors (docs/network.md).
+   */
+  secrets?: SandboxSecret[];
 }
 
 export const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
@@ -47,16 +56,24 @@ export function validateCreateRequest(request: CreateSandboxRequest): void {
   }
   if (r.memoryMib !== undefined && r.memoryMib < 16) throw new BadRequestError('resources.memoryMib must be at least 16.', { field: 'resources.memoryMib' });
   if (r.pids !== undefined && r.pids < 8) throw new BadRequestError('resources.pids must be at least 8.', { field: 'resources.pids' });
-  for (const port of request.network?.exposedPorts ?? []) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BadRequestError(`Exposed port ${port} is not a TCP port number.`, { field: 'network.exposedPorts' });
+  const secrets = request.secrets ?? [];
+  const names = new Set<string>();
+  for (const s of secrets) {
+    if (!ENV_NAME.test(s.name) || s.name.length > 128) throw new BadRequestError(`Secret name "${String(s.name).slice(0, 40)}" is invalid: use letters, digits and _.`, { field: 'secrets' });
+    if (names.has(s.name)) throw new BadRequestError(`Secret "${s.name}" is given twice.`, { field: 'secrets' });
+    if (typeof s.value !== 'string' || s.value.length === 0 || s.value.length > 8192 || /[\r\n]/.test(s.value)) throw new BadRequestError(`Secret "${s.name}" must be one line of 1 to 8192 characters.`, { field: 'secrets' });
+    names.add(s.name);
   }
+  if (secrets.length > 64) throw new BadRequestError('At most 64 secrets are allowed.', { field: 'secrets' });
+  if (request.network) validateNetworkPolicy(request.network, names);
   if (request.workdir !== undefined && !request.workdir.startsWith('/')) throw new BadRequestError('workdir must be an absolute path inside the sandbox.', { field: 'workdir' });
 }
 
 /** A hash of everything but the idempotency key, to detect a key reused for another request. */
 export function requestHash(request: CreateSandboxRequest): string {
-  const { idempotencyKey: _ignored, ...rest } = request;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  const { idempotencyKey: _ignored, secrets, ...rest } = request;
+  // Secret values never reach the store, not even hashed: only their names count.
+  return createHash('sha256').update(canonicalJson({ ...rest, ...(secrets ? { secretNames: secrets.map((s) => s.name) } : {}) })).digest('hex');
 }
 
 /** JSON with object keys sorted at every level, so equal values hash equally. */

@@ -27,9 +27,11 @@ import { Sessions } from './sessions.js';
 import { Snapshots } from './snapshots.js';
 import { Pools, type PoolSpec } from './pools.js';
 import { Ports } from './ports.js';
+import { Network } from './network.js';
 import { templateStartHook } from './template-hooks.js';
 import { isTemplateCatalog, type TemplateCatalog } from './templates.js';
 import { openDatabase, Store } from './store.js';
+import { Workspaces, type WorkspaceProvider } from './workspaces.js';
 
 export interface EngineOptions {
   /** Where the database and backend state live. Created with mode 0700. */
@@ -41,6 +43,8 @@ export interface EngineOptions {
   /** How long destroyed sandboxes stay visible as tombstones (default 1 h). */
   tombstoneMs?: number;
   templates?: TemplateResolver;
+  /** Codebase store and per-sandbox workspaces (e.g. `createWorkspaceProvider(dataDir)`). */
+  workspaces?: WorkspaceProvider;
   /** Template used when a create names none, per backend, e.g. `{ container: 'base' }`. */
   defaultTemplates?: Record<string, string>;
   /** Warm pools to keep filled from the start (more can be configured with `engine.pools`). */
@@ -70,6 +74,9 @@ export class Engine {
   /** The template store, when the engine was opened with one that can build. */
   readonly templates: TemplateCatalog | undefined;
   readonly ports: Ports;
+  readonly network: Network;
+  /** Codebases and sandbox workspaces (changes, checkpoints, revert, commit). */
+  readonly workspaces: Workspaces;
   readonly registry: BackendRegistry;
   /** What recovery found when this engine opened. */
   recovery: RecoveryReport = { adopted: [], failed: [], destroyed: [], repairs: 0 };
@@ -90,12 +97,15 @@ export class Engine {
       defaultTimeoutMs: options.defaultTimeoutMs ?? 300_000,
       ...(options.templates ? { templates: options.templates } : {}),
       ...(options.defaultTemplates ? { defaultTemplates: options.defaultTemplates } : {}),
+      ...(options.workspaces ? { workspaces: options.workspaces } : {}),
     });
+    this.workspaces = new Workspaces(this.ctx, options.workspaces);
     this.processes = new Processes(this.ctx);
     this.files = new Files(this.ctx);
     this.snapshots = new Snapshots(this.ctx, this.lifecycle, limits, diskProbe);
     this.sessions = new Sessions(this.ctx, this.processes);
     this.ports = new Ports(this.ctx);
+    this.network = new Network(this.ctx);
     this.lifecycle.onGone.push((id) => this.sessions.forget(id));
     this.lifecycle.onTemplateStart.push(templateStartHook(this.processes));
     this.pools = new Pools(this.ctx, this.lifecycle, limits, diskProbe);
@@ -109,6 +119,10 @@ export class Engine {
     const store = new Store(openDatabase(options.dataDir));
     const engine = new Engine(options, store);
     engine.recovery = await recover(engine.ctx);
+    if (options.workspaces) {
+      const live = store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'], pool: 'any' }).map((r) => r.id);
+      await options.workspaces.reconcile(new Set(live));
+    }
     for (const row of store.listSandboxes({ states: ['running', 'paused', 'stopped'] })) engine.lifecycle.deadlines.set(row.id, row.deadline_at);
     for (const spec of options.pools ?? []) engine.pools.configure(spec);
     const configured = new Set(engine.pools.status().map((p) => p.key));

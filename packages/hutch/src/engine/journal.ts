@@ -10,6 +10,7 @@ import { HutchError, JournalUnavailableError, RepairNeededError } from '../domai
 import type { JournalRow, Store } from './store.js';
 
 export type EffectName =
+  | 'network'
   | 'create'
   | 'start'
   | 'stop'

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BadRequestError, ConflictError, HutchError, SandboxNotFoundError } from '../domain/errors.js';
-import type { RuntimeRecord, SandboxInfo, SandboxSpec } from '../domain/sandbox.js';
+import type { RuntimeRecord, SandboxInfo, SandboxSecret, SandboxSpec } from '../domain/sandbox.js';
+import type { WorkspaceRequest } from '../domain/workspace.js';
 import { assertTransition, isLive, type SandboxState } from '../domain/sandbox-state.js';
 import type { IsolationBackend } from '../port/isolation-backend.js';
 import { admit, type AdmissionLimits, type DiskProbe } from './admission.js';
@@ -16,6 +17,7 @@ import { envKeys } from './redact.js';
 import { assertNeeds, sandboxNeeds } from './requirements.js';
 import { toSandboxInfo } from './sandbox-info.js';
 import type { SandboxRow } from './store.js';
+import type { WorkspaceProvider } from './workspaces.js';
 
 /** What a template contributes to a sandbox. `rootfsPath` is a host path and never shown. */
 export interface ResolvedTemplate {
@@ -57,6 +59,8 @@ export interface LifecycleOptions {
   templates?: TemplateResolver;
   /** Template used when a request names none, per backend (tiers without a host-root mode). */
   defaultTemplates?: Record<string, string>;
+  /** Codebases mounted as workspaces (`request.workspace`). */
+  workspaces?: WorkspaceProvider;
 }
 
 /** `sbx` + 17 base36 characters: DNS-label safe, so it fits `<port>-<id>.<domain>` hosts. */
@@ -75,6 +79,8 @@ export class Lifecycle {
   readonly onTemplateStart: Array<(sandboxId: string, template: ResolvedTemplate) => Promise<void>> = [];
   /** Set by the engine when warm pools are configured. */
   pool: PoolCheckout | undefined;
+  /** Secrets of creates in flight, by sandbox id: handed to the backend once, never stored. */
+  private readonly pendingSecrets = new Map<string, SandboxSecret[]>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -99,6 +105,11 @@ export class Lifecycle {
     const network = request.network ?? { mode: 'none' as const };
     const resources = request.resources ?? {};
     assertNeeds(backend.name, await this.ctx.report(backend), sandboxNeeds({ resources, network, template: request.template }));
+    if (request.workspace) {
+      assertNeeds(backend.name, await this.ctx.report(backend), [['workspaces', 'mount a codebase as a workspace']]);
+      if (!this.options.workspaces) throw new BadRequestError('This server has no codebase store, so a sandbox cannot have a workspace.', { field: 'workspace' });
+      await this.options.workspaces.codebases.get(request.workspace.codebase);
+    }
     const template = request.template !== undefined ? await this.templateFor(request.template) : undefined;
     const live = this.ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'] });
     admit(this.options.limits, live.map((r) => JSON.parse(r.resources)), resources, this.options.diskProbe());
@@ -125,11 +136,12 @@ export class Lifecycle {
       request_hash: hash,
       pool: null,
     };
-    if (!prepare && this.pool) {
+    if (request.secrets?.length) this.pendingSecrets.set(row.id, request.secrets);
+    if (!prepare && this.pool && !request.workspace && !request.secrets?.length) {
       const handed = await this.pool.checkout(poolKey({ ...row, workdir: request.workdir ?? null }), row, timeoutMs);
       if (handed) return handed;
     }
-    return this.launch(row, backend, template, timeoutMs, prepare);
+    return this.launch(row, backend, template, timeoutMs, prepare, request.workspace);
   }
 
   /**
@@ -137,14 +149,18 @@ export class Lifecycle {
    * the template's start and ready commands, then `running` with its deadline. On any failure the
    * backend's leftovers are reclaimed and the sandbox is recorded `failed`.
    */
-  async launch(row: SandboxRow, backend: IsolationBackend, template: ResolvedTemplate | undefined, timeoutMs: number, prepare?: Prepare): Promise<SandboxInfo> {
+  async launch(row: SandboxRow, backend: IsolationBackend, template: ResolvedTemplate | undefined, timeoutMs: number, prepare?: Prepare, workspace?: WorkspaceRequest): Promise<SandboxInfo> {
     const id = row.id;
     this.ctx.store.insertSandbox(row);
     return this.ctx.locks.run(id, async () => {
       const spec = this.ctx.specOf(row, template?.rootfsPath);
+      const secrets = this.pendingSecrets.get(id);
+      this.pendingSecrets.delete(id);
+      if (secrets) spec.secrets = secrets;
       const env = JSON.parse(row.env) as Record<string, string>;
       try {
-        const summary = { backend: backend.name, template: row.template, resources: JSON.parse(row.resources), network: spec.network.mode, envKeys: envKeys(env), ...(row.pool ? { pool: true } : {}) };
+        if (workspace) spec.workspace = await this.options.workspaces!.prepare(id, workspace);
+        const summary = { backend: backend.name, template: row.template, resources: JSON.parse(row.resources), network: spec.network.mode, envKeys: envKeys(env), ...(secrets ? { secretNames: secrets.map((s) => s.name) } : {}), ...(row.pool ? { pool: true } : {}) };
         const record = await this.ctx.journal.effect({ sandboxId: id, effect: prepare ? 'restore' : 'create', summary, ...(row.idempotency_key ? { idempotencyKey: row.idempotency_key } : {}) }, () =>
           prepare ? prepare(backend, spec) : backend.create(spec),
         );
@@ -174,6 +190,7 @@ export class Lifecycle {
   /** A create that failed half-way: reclaim whatever the backend made, then record `failed`. */
   private async failCreate(backend: IsolationBackend, id: string, err: unknown): Promise<void> {
     const code = err instanceof HutchError ? err.code : 'internal';
+    await this.releaseWorkspace(id);
     try {
       await this.ctx.journal.effect({ sandboxId: id, effect: 'reclaim', summary: { after: 'failed create' } }, () => backend.reclaim(id, JSON.parse(this.ctx.row(id).runtime)));
     } catch (reclaimError) {
@@ -186,6 +203,17 @@ export class Lifecycle {
 
   get(id: string): SandboxInfo {
     return toSandboxInfo(this.ctx.row(id));
+  }
+
+  /** Unmounts and removes a sandbox's workspace, if it has one; false when a mount stayed. */
+  private async releaseWorkspace(id: string): Promise<boolean> {
+    if (!this.options.workspaces) return true;
+    try {
+      return await this.options.workspaces.release(id);
+    } catch (err) {
+      this.ctx.logger.error({ sandboxId: id, code: err instanceof HutchError ? err.code : 'internal' }, 'workspace release failed');
+      return false;
+    }
   }
 
   /** Runs a state change under the sandbox's lock, journaled, and records the new state. */
@@ -243,6 +271,7 @@ export class Lifecycle {
         );
         status = result.status;
       }
+      if (!(await this.releaseWorkspace(id))) status = 'repair_needed';
       this.deadlines.clear(id);
       this.ctx.store.endRunningProcesses('sandbox_destroyed', id);
       this.ctx.setState(id, 'destroyed', { destroyed_at: this.ctx.now(), deadline_at: null });

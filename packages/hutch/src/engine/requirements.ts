@@ -17,6 +17,9 @@ export function sandboxNeeds(request: { resources: Resources; network: NetworkPo
   if (request.resources.diskMib !== undefined) needs.push(['limits.disk', 'limit disk']);
   if (request.network.mode === 'none') needs.push(['network.none', 'guarantee no network']);
   if (request.network.mode === 'internet') needs.push(['network.internet', 'give the sandbox internet access']);
+  if (request.network.mode === 'rules' || request.network.rules?.length || request.network.audit || request.network.inject?.length) {
+    needs.push(['network.egress_rules', 'enforce egress rules, audit or inject secrets']);
+  }
   if (request.network.exposedPorts?.length) needs.push(['network.port_forward', 'expose ports']);
   if (request.template !== undefined) needs.push(['templates', 'run a template root filesystem']);
   return needs;

@@ -11,9 +11,13 @@ import { access, open } from 'node:fs/promises';
 import { BackendFailureError, CapabilityMissingError } from '../domain/errors.js';
 import { preludeArgv } from './prelude.js';
 
-/** slirp4netns for `internet` mode: never the host's loopback, sandboxed, with its own seccomp. */
-export function planSlirpArgv(initPid: number, readyFd: number, slirpPath = '/usr/bin/slirp4netns'): string[] {
-  return [slirpPath, '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', `--ready-fd=${readyFd}`, String(initPid), 'tap0'];
+/**
+ * slirp4netns for a sandbox with egress: never the host's loopback, sandboxed, with its own
+ * seccomp, in a private mount namespace (its `--enable-sandbox` unmounts its old root, and with
+ * shared propagation that would unmount the host's /run/netns/* entries).
+ */
+export function planSlirpArgv(initPid: number, readyFd: number, slirpPath = '/usr/bin/slirp4netns', unsharePath = '/usr/bin/unshare'): string[] {
+  return [unsharePath, '--mount', '--propagation', 'private', '--', slirpPath, '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', `--ready-fd=${readyFd}`, String(initPid), 'tap0'];
 }
 
 export interface SlirpLaunch {
@@ -28,6 +32,8 @@ export interface SlirpLaunch {
   slirpPath: string;
   perlPath: string;
   timeoutMs?: number;
+  /** Extra environment (the egress shim: LD_PRELOAD and its settings). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -40,7 +46,7 @@ export async function startSlirp(launch: SlirpLaunch): Promise<void> {
   const argv = preludeArgv({ cgroupProcs: launch.cgroupProcs, argv: planSlirpArgv(launch.initPid, 3, launch.slirpPath) }, launch.perlPath);
   const log = await open(launch.logFile, 'w', 0o600);
   try {
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log.fd, log.fd, 'pipe'], env: { PATH: '/usr/bin:/bin' }, cwd: '/' });
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log.fd, log.fd, 'pipe'], env: { PATH: '/usr/bin:/bin', ...launch.env }, cwd: '/' });
     child.once('error', () => undefined);
     const ready = child.stdio[3] as NodeJS.ReadableStream;
     const ok = await new Promise<boolean>((resolve) => {

@@ -23,6 +23,7 @@ export const CAPABILITIES = [
   'limits.disk',
   'network.none',            // own namespace, loopback only: the no-network guarantee
   'network.internet',
+  'network.egress_rules',    // rules by domain/CIDR, audit, decision log, edge secret injection, live policy changes
   'network.port_forward',
   'stats',
   'snapshot.filesystem',
@@ -32,6 +33,7 @@ export const CAPABILITIES = [
   'recovery.reclaim',
   'seccomp',
   'templates',               // runs on a template root filesystem
+  'workspaces',              // mounts a codebase's binds (spec.workspace) at the sandbox path
 ] as const;
 
 export type Capability = (typeof CAPABILITIES)[number];

@@ -28,7 +28,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { CapabilityReport } from './capabilities.js';
-import type { RuntimeRecord, SandboxSpec, SandboxStats } from '../domain/sandbox.js';
+import type { NetworkDecision, NetworkPolicy, RuntimeRecord, SandboxSpec, SandboxStats } from '../domain/sandbox.js';
 import type { ExecSpec, OutputChunk, ProcessExit, ProcessInfo, SignalName } from '../domain/process.js';
 import type { FileEntry, FileEvent } from '../domain/files.js';
 import type { SnapshotArtifact, SnapshotKind } from '../domain/snapshot.js';
@@ -132,6 +132,16 @@ export interface IsolationBackend {
    * nothing listens there and `InvalidTransitionError` when the sandbox is not running.
    */
   connectPort?(sandboxId: string, port: number, options?: CallOptions): Promise<Duplex>;
+  /**
+   * Optional (`network.egress_rules`): replaces the network policy of a created, running, paused
+   * or stopped sandbox; connections and lookups started after it returns are judged by it (the
+   * egress path starts if the sandbox had none). The engine validates the policy first.
+   */
+  updateNetwork?(sandboxId: string, policy: NetworkPolicy, options?: CallOptions): Promise<void>;
+  /** Optional (`network.egress_rules`): the sandbox's egress decisions after `afterSeq`, oldest first (a bounded ring). */
+  networkDecisions?(sandboxId: string, query?: { afterSeq?: number; limit?: number }): Promise<NetworkDecision[]>;
+  /** Optional (`network.egress_rules`): stored then live decisions until the signal aborts. */
+  followNetworkDecisions?(sandboxId: string, afterSeq: number, signal: AbortSignal): AsyncIterable<NetworkDecision>;
 
   // recovery
   /** Re-attaches to a sandbox that survived a server restart, or reports it gone. */

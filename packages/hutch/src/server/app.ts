@@ -23,6 +23,7 @@ import { errorToResponse, logError, RouteNotFoundError } from './errors.js';
 import { serializeRequest } from './logger.js';
 import { Metrics } from './metrics.js';
 import { eventRoutes } from './routes/events.js';
+import { networkRoutes } from './routes/network.js';
 import { fileRoutes } from './routes/files.js';
 import { processRoutes } from './routes/processes.js';
 import { ptyRoutes } from './routes/pty.js';
@@ -31,6 +32,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { systemRoutes } from './routes/system.js';
 import { templateRoutes } from './routes/templates.js';
+import { codebaseRoutes } from './routes/codebases.js';
+import { workspaceRoutes } from './routes/workspaces.js';
 import { SHARED_SCHEMAS } from './schemas/shared.js';
 import { ActiveStreams } from './streaming/active-streams.js';
 import { KEEPALIVE_MS } from './streaming/reply-stream.js';
@@ -153,7 +156,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     },
   });
   app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
-  for (const routes of [systemRoutes, sandboxRoutes, processRoutes, ptyRoutes, sessionRoutes, fileRoutes, snapshotRoutes, templateRoutes, eventRoutes]) app.register(routes(ctx));
+  for (const routes of [systemRoutes, sandboxRoutes, processRoutes, ptyRoutes, sessionRoutes, fileRoutes, snapshotRoutes, templateRoutes, codebaseRoutes, workspaceRoutes, networkRoutes, eventRoutes]) app.register(routes(ctx));
   app.register(consoleRoutes);
   app.register(e2bRoutes(ctx, auth));
   return app;

@@ -4,7 +4,9 @@
  * - `hutch_sandboxes{state}` gauge, read from the engine at scrape time;
  * - `hutch_process_starts_total` counter, counted from the engine's `process.started` events (so
  *   processes started by any route, sessions included, are counted);
- * - `hutch_http_request_duration_seconds{route,method,status}` histogram.
+ * - `hutch_http_request_duration_seconds{route,method,status}` histogram;
+ * - `hutch_sandbox_network_egress_bytes{sandbox}` gauge: bytes each running sandbox sent through
+ *   its egress proxy (read from the backends' stats at scrape time).
  */
 import type { Engine } from '../engine/engine.js';
 
@@ -53,8 +55,18 @@ export class Metrics {
     series.count++;
   }
 
-  /** The exposition text (`text/plain; version=0.0.4`). */
-  render(): string {
+  /** Egress byte counters of running and paused sandboxes (sandboxes whose stats fail are skipped). */
+  async egressLines(): Promise<string[]> {
+    const lines = ['# HELP hutch_sandbox_network_egress_bytes Bytes a sandbox sent through its egress proxy.', '# TYPE hutch_sandbox_network_egress_bytes gauge'];
+    for (const info of this.engine.list({ state: ['running', 'paused'], limit: 1000 }).items) {
+      const stats = await this.engine.stats(info.id).catch(() => undefined);
+      if (stats) lines.push(`hutch_sandbox_network_egress_bytes{${labels({ sandbox: info.id })}} ${stats.networkEgressBytes}`);
+    }
+    return lines;
+  }
+
+  /** The exposition text (`text/plain; version=0.0.4`), `extra` lines appended. */
+  render(extra: string[] = []): string {
     const lines: string[] = [];
     lines.push('# HELP hutch_sandboxes Sandboxes known to the engine, by state.', '# TYPE hutch_sandboxes gauge');
     for (const [state, n] of Object.entries(this.engine.countByState())) lines.push(`hutch_sandboxes{${labels({ state })}} ${n}`);
@@ -67,6 +79,7 @@ export class Metrics {
       lines.push(`hutch_http_request_duration_seconds_sum{${series.labels}} ${series.sum}`);
       lines.push(`hutch_http_request_duration_seconds_count{${series.labels}} ${series.count}`);
     }
+    lines.push(...extra);
     return `${lines.join('\n')}\n`;
   }
 }

@@ -1,9 +1,11 @@
 /**
- * Leak check for the container tier: 100 sandboxes go through create → start → exec → destroy (a
- * few at a time), then nothing of theirs may remain on the host: no runtime container, process,
- * mount, cgroup dir, named netns or directory.
+ * Leak checks for the container tier: 100 sandboxes go through create → start → exec → destroy (a
+ * few at a time), and 200 sandboxes run idle at the same time and are torn down; then nothing of
+ * theirs may remain on the host: no runtime container, process, mount, cgroup dir, named netns,
+ * nft rule or directory.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +15,15 @@ import { baseRootfs, containerSkipReason, run, tempBackend } from './helpers.js'
 const skip = await containerSkipReason();
 const COUNT = 100;
 const CONCURRENCY = 4;
+
+/** The host's nft ruleset as text ('' when nft is absent). */
+function nftRules(): string {
+  try {
+    return execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
 
 function processesMentioning(needle: string): string[] {
   const found: string[] = [];
@@ -44,6 +55,50 @@ describe('container tier: no leaks', { skip }, () => {
     cleanup();
   });
 
+  /** Fails if anything of a sandbox whose id starts with `idPrefix` is left on the host. */
+  function assertNothingLeft(idPrefix: string): void {
+    assert.deepEqual(processesMentioning(idPrefix), [], 'no sandbox processes');
+    const state = join(dataDir, 'runtime', 'crun');
+    assert.deepEqual(existsSync(state) ? readdirSync(state).filter((n) => n.startsWith(idPrefix)) : [], [], 'no runtime containers');
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(idPrefix) || l.includes(`${dataDir}/sandboxes`));
+    assert.deepEqual(mounts, [], 'no mounts');
+    for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
+      const dir = `/sys/fs/cgroup/${hierarchy}/hutch`;
+      if (!existsSync(dir)) continue;
+      assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith(idPrefix)), [], `no cgroup dirs in ${hierarchy}`);
+    }
+    if (existsSync('/run/netns')) assert.deepEqual(readdirSync('/run/netns').filter((n) => n.includes(idPrefix)), [], 'no named netns');
+    assert.deepEqual(existsSync(`${dataDir}/sandboxes`) ? readdirSync(`${dataDir}/sandboxes`) : [], [], 'no sandbox dirs');
+    assert.ok(!nftRules().includes(idPrefix), 'no nft rules');
+  }
+
+  it('runs 200 idle sandboxes at once and tears them all down leaving nothing behind', async () => {
+    const idlePrefix = `sbx_cidle_${process.pid}_`;
+    const ids = Array.from({ length: 200 }, (_, i) => `${idlePrefix}${i}`);
+    let next = 0;
+    const start = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        await backend.create({ id, rootfsPath, resources: { memoryMib: 64, pids: 64 }, env: {}, network: { mode: 'none' } });
+        await backend.start(id);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: 8 }, start));
+      const running = await Promise.all(ids.map(async (id) => (await backend.stats(id)).pids));
+      assert.ok(running.every((pids) => pids >= 1), 'all 200 run at the same time');
+    } finally {
+      const results: Array<{ status: string; summary: string }> = [];
+      let k = 0;
+      const teardown = async () => {
+        while (k < ids.length) results.push(await backend.destroy(ids[k++]!).catch((err: Error) => ({ status: 'error', summary: err.message })));
+      };
+      await Promise.all(Array.from({ length: 8 }, teardown));
+      assert.deepEqual(results.filter((r) => r.status !== 'completed'), []);
+    }
+    assertNothingLeft(idlePrefix);
+  });
+
   it(`creates, starts, execs in and destroys ${COUNT} sandboxes leaving nothing behind`, async () => {
     let next = 0;
     const failures: string[] = [];
@@ -61,17 +116,6 @@ describe('container tier: no leaks', { skip }, () => {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     assert.deepEqual(failures, []);
 
-    assert.deepEqual(processesMentioning(prefix), [], 'no sandbox processes');
-    const state = join(dataDir, 'runtime', 'crun');
-    assert.deepEqual(existsSync(state) ? readdirSync(state).filter((n) => n.startsWith(prefix)) : [], [], 'no runtime containers');
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(prefix) || l.includes(`${dataDir}/sandboxes`));
-    assert.deepEqual(mounts, [], 'no mounts');
-    for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
-      const dir = `/sys/fs/cgroup/${hierarchy}/hutch`;
-      if (!existsSync(dir)) continue;
-      assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith(prefix)), [], `no cgroup dirs in ${hierarchy}`);
-    }
-    if (existsSync('/run/netns')) assert.deepEqual(readdirSync('/run/netns').filter((n) => n.includes(prefix)), [], 'no named netns');
-    assert.deepEqual(existsSync(`${dataDir}/sandboxes`) ? readdirSync(`${dataDir}/sandboxes`) : [], [], 'no sandbox dirs');
+    assertNothingLeft(prefix);
   });
 });

@@ -4,6 +4,7 @@
  * workaround, unshare, slirp4netns, perl (the prelude slirp4netns joins cgroups with) and tar.
  * `reportFromProbe` turns the facts into the capability report without touching the host.
  */
+import { ensureShim } from '../../host/egress/shim.js';
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
@@ -50,6 +51,8 @@ export interface ContainerProbe {
   userns: boolean;
   unshare: boolean;
   slirp4netns: boolean;
+  /** The egress shim is built (or was built now): network goes only through the egress proxy. */
+  egressShim?: boolean;
   perl: boolean;
   tar: boolean;
   cgroups: CgroupLayout;
@@ -109,6 +112,7 @@ export async function probeHost(tools: ContainerTools, wanted?: RuntimeKind): Pr
     userns: Number(maxUserNs.trim()) > 0,
     unshare: await executable(tools.unshare),
     slirp4netns: await executable(tools.slirp4netns),
+    egressShim: await ensureShim(),
     perl: await executable(tools.perl),
     tar: await executable(tools.tar),
     cgroups: process.platform === 'linux' ? await detectCgroupLayout().catch((): CgroupLayout => ({ mode: 'none' })) : { mode: 'none' },
@@ -135,12 +139,13 @@ export function reportFromProbe(probe: ContainerProbe): CapabilityReport {
   const caps: Capability[] = [
     'lifecycle.stop', 'exec.stdin', 'exec.signal', 'exec.pty', 'exec.timeout', 'exec.user', 'exec.background',
     'files', 'files.watch', 'fs.writable_layer', 'network.none', 'limits.memory', 'limits.pids', 'stats',
-    'recovery.adopt', 'recovery.reclaim', 'seccomp', 'templates',
+    'recovery.adopt', 'recovery.reclaim', 'seccomp', 'templates', 'workspaces',
   ];
   const cg = probe.cgroups;
   if (cg.mode === 'v1' ? cg.mounts.cpu !== undefined : cg.mode === 'v2' && cg.controllers.includes('cpu')) caps.push('limits.cpu');
   if (canFreeze(cg)) caps.push('lifecycle.pause');
-  if (probe.slirp4netns && probe.perl) caps.push('network.internet');
+  // Network exists only through the egress proxy: without the shim, no network at all.
+  if (probe.slirp4netns && probe.perl && probe.egressShim) caps.push('network.internet', 'network.egress_rules');
   if (probe.tar) caps.push('snapshot.filesystem', 'snapshot.export');
   const notes: Record<string, string> = {
     runtime: `${probe.runtime} ${probe.runtimeVersion ?? 'missing'}`,

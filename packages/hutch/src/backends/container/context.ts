@@ -3,6 +3,7 @@
  * host's cgroup layout, and the table of sandboxes this instance knows (created here or adopted).
  * Nothing is module-level: two instances on one data dir share only the host.
  */
+import type { SandboxEgress } from '../../host/egress/sandbox-egress.js';
 import { SandboxNotFoundError } from '../../domain/errors.js';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 import type { CgroupLayout } from '../../host/cgroup-plan.js';
@@ -36,6 +37,8 @@ export interface ContainerContext {
   defaultRootfsPath?: () => Promise<string>;
   sandboxes: Map<string, ContainerSandbox>;
   locks: Map<string, Promise<unknown>>;
+  /** Egress proxies of the sandboxes with network. */
+  egress: SandboxEgress;
 }
 
 /** The sandbox `id`, or `SandboxNotFoundError`. */

@@ -7,7 +7,7 @@
  * `createContainerBackend` is the only export.
  */
 import { chmod, mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CapabilityMissingError, InvalidTransitionError, ProcessNotFoundError, UnsupportedHostError } from '../../domain/errors.js';
 import type { SandboxSpec, SandboxStats } from '../../domain/sandbox.js';
 import type { CapabilityReport } from '../../port/capabilities.js';
@@ -22,6 +22,8 @@ import { execInSandbox } from './exec.js';
 import { createSandbox, destroySandbox, pauseSandbox, startSandbox, stopSandbox } from './lifecycle.js';
 import { runtimeRoot, type RuntimeKind } from './plan.js';
 import { adoptSandbox, reclaimSandbox } from './recovery.js';
+import { updateNetwork } from './network.js';
+import { SandboxEgress, type EgressOptions } from '../../host/egress/sandbox-egress.js';
 import { deleteSnapshotFile, exportSnapshotFile, importSnapshotFile, snapshotSandbox, unpackSnapshot } from './snapshots.js';
 
 export interface ContainerBackendOptions {
@@ -40,6 +42,8 @@ export interface ContainerBackendOptions {
    * 100000), and the seccomp profile binds every process either way.
    */
   noNewPrivileges?: boolean;
+  /** Egress proxy settings (upstream DNS, upstream CA for re-originated HTTPS, shim path). */
+  egress?: EgressOptions;
   /** Paths of the host tools; defaults to the Debian locations. */
   tools?: Partial<ContainerTools>;
 }
@@ -67,12 +71,13 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
       return {
         dataDir,
         tools,
-        runtime: { kind: p.runtime, path: p.runtimePath, root, unsharePath: tools.unshare, ...(p.runtime === 'crun' && p.hybridCgroup2 ? { hybridUnmount: p.hybridCgroup2 } : {}) },
+        runtime: { kind: p.runtime, path: p.runtimePath, root, unsharePath: tools.unshare, sandboxesDir: join(dataDir, 'sandboxes'), ...(p.runtime === 'crun' && p.hybridCgroup2 ? { hybridUnmount: p.hybridCgroup2 } : {}) },
         layout: p.cgroups,
         noNewPrivileges: options.noNewPrivileges ?? false,
         ...(options.defaultRootfsPath ? { defaultRootfsPath: options.defaultRootfsPath } : {}),
         sandboxes: new Map(),
         locks: new Map(),
+        egress: new SandboxEgress(dataDir, options.egress),
       } satisfies ContainerContext;
     })());
   /** Files are served from the host-mounted overlay, so they work in every state but destroyed. */
@@ -130,7 +135,7 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
     async stats(id): Promise<SandboxStats> {
       const { ctx, sandbox } = await known(id);
       if (sandbox.state !== 'running' && sandbox.state !== 'paused') throw new InvalidTransitionError(sandbox.state === 'created' ? 'creating' : sandbox.state, 'running', 'read stats of');
-      return { ...(await cgroupStats(ctx.layout, id)), diskBytes: null, at: new Date().toISOString() };
+      return { ...(await cgroupStats(ctx.layout, id)), diskBytes: null, networkEgressBytes: ctx.egress.egressBytes(id), at: new Date().toISOString() };
     },
 
     async readFile(id, path) {
@@ -188,6 +193,23 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
       return importSnapshotFile(await context(), expected, data);
     },
 
+    async updateNetwork(id, policy) {
+      const ctx = await context();
+      await withLock(ctx, id, () => updateNetwork(ctx, id, policy));
+    },
+    async networkDecisions(id, query) {
+      const ctx = await context();
+      getSandbox(ctx, id);
+      return ctx.egress.decisions(id, query?.afterSeq ?? 0, query?.limit);
+    },
+    followNetworkDecisions(id, afterSeq, signal) {
+      return (async function* () {
+        const ctx = await context();
+        getSandbox(ctx, id);
+        yield* ctx.egress.follow(id, afterSeq, signal);
+      })();
+    },
+
     async adopt(id) {
       const ctx = await context();
       return withLock(ctx, id, () => adoptSandbox(ctx, id));
@@ -198,7 +220,9 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
     },
 
     async close() {
-      // Containers keep running (detached); only this instance's bookkeeping goes.
+      // Containers keep running (detached); only this instance's bookkeeping goes, and its
+      // egress proxies (a later instance's adopt listens again).
+      if (ctxPromise) await (await ctxPromise.catch(() => undefined))?.egress.closeAll();
     },
   };
 }

@@ -13,11 +13,11 @@ import { canFreeze, cgroupPids, isFrozen, killAll, removeCgroupDirs, setFrozen }
 import { cgroupProcsFiles } from '../../host/cgroup-plan.js';
 import { mountOverlay, unmountOverlay } from '../../host/overlay.js';
 import { processStartTime } from '../../host/proc.js';
-import { startSlirp } from '../../host/slirp.js';
+import { startNetwork } from './network.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
 import { runtimeFailed } from './errors.js';
 import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, type ContainerPaths } from './plan.js';
-import { runtimeCall, runtimeRunDetached } from './runtime.js';
+import { runtimeCall, runtimeRunDetached, runtimeState } from './runtime.js';
 
 /**
  * Prepares a sandbox; launches nothing. `fill` (restore) may populate the upper layer before the
@@ -36,7 +36,7 @@ export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fi
   const fullSpec: SandboxSpec = { ...spec, rootfsPath };
   await mkdir(join(ctx.dataDir, 'sandboxes'), { recursive: true, mode: 0o711 });
   await mkdir(paths.dir, { mode: 0o711 });
-  const sandbox: ContainerSandbox = { id: spec.id, spec: fullSpec, paths, mounts: planMountTable(paths), state: 'created', processes: new Map() };
+  const sandbox: ContainerSandbox = { id: spec.id, spec: fullSpec, paths, mounts: planMountTable(paths, spec.workspace), state: 'created', processes: new Map() };
   ctx.sandboxes.set(spec.id, sandbox);
   try {
     for (const dir of [join(paths.dir, 'root'), paths.upper, paths.work, paths.merged, paths.etc]) await mkdir(dir, { mode: 0o755 });
@@ -45,7 +45,7 @@ export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fi
     for (const [name, content] of Object.entries(planEtcFiles(spec.id, spec.network))) await writeFile(join(paths.etc, name), content, { mode: 0o644 });
     // The spec holds env values that may be secrets: readable by root only.
     await writeFile(paths.specFile, JSON.stringify(fullSpec), { mode: 0o600 });
-    await writeFile(paths.config, JSON.stringify(planOciConfig({ id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges })), { mode: 0o600 });
+    await writeFile(paths.config, JSON.stringify(planOciConfig({ id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges, ...(spec.workspace ? { workspace: spec.workspace } : {}) })), { mode: 0o600 });
     await fill?.(paths);
     await mountOverlay(rootfsPath, paths);
     await prepareRoot(paths.merged);
@@ -77,7 +77,7 @@ export async function startSandbox(ctx: ContainerContext, id: string): Promise<C
   if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(portState(sandbox), 'running', 'start');
   await mountOverlay(sandbox.spec.rootfsPath!, sandbox.paths);
   await rm(sandbox.paths.pidFile, { force: true });
-  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log);
+  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log, sandbox.paths.merged);
   if (result.code !== 0) {
     const stderr = await readFile(sandbox.paths.log, 'utf8').catch(() => '');
     await runtimeCall(ctx, ['delete', '--force', id]);
@@ -91,14 +91,10 @@ export async function startSandbox(ctx: ContainerContext, id: string): Promise<C
   sandbox.initPid = initPid;
   sandbox.initStartTime = await processStartTime(initPid);
   try {
-    if (sandbox.spec.network.mode === 'internet') {
-      await startSlirp({
-        backend: 'container', sandboxId: id, initPid, cgroupProcs: cgroupProcsFiles(ctx.layout, id),
-        logFile: join(sandbox.paths.dir, 'slirp.log'), slirpPath: ctx.tools.slirp4netns, perlPath: ctx.tools.perl,
-      });
-    }
+    await startNetwork(ctx, sandbox, initPid);
   } catch (err) {
     await runtimeCall(ctx, ['delete', '--force', id]);
+    await ctx.egress.detach(id);
     sandbox.state = 'stopped';
     throw err;
   }
@@ -117,8 +113,12 @@ function endProcesses(sandbox: ContainerSandbox): void {
  */
 async function killContainer(ctx: ContainerContext, id: string): Promise<boolean> {
   if (canFreeze(ctx.layout) && (await isFrozen(ctx.layout, id))) await setFrozen(ctx.layout, id, false);
-  await runtimeCall(ctx, ['delete', '--force', id]);
-  return killAll(ctx.layout, id);
+  // A delete can fail under load (a busy runtime, a timeout): retry while the runtime still knows it.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if ((await runtimeCall(ctx, ['delete', '--force', id])).code === 0 || !(await runtimeState(ctx, id))) break;
+  }
+  const killed = await killAll(ctx.layout, id);
+  return killed && !(await runtimeState(ctx, id));
 }
 
 /** Stops every process; files are kept. Running or paused only. */
@@ -127,6 +127,7 @@ export async function stopSandbox(ctx: ContainerContext, id: string): Promise<Co
   if (sandbox.state !== 'running' && sandbox.state !== 'paused') throw new InvalidTransitionError(portState(sandbox), 'stopped', 'stop');
   endProcesses(sandbox);
   await killContainer(ctx, id);
+  await ctx.egress.detach(id);
   sandbox.state = 'stopped';
   sandbox.initPid = undefined;
   sandbox.initStartTime = undefined;
@@ -140,6 +141,8 @@ export async function pauseSandbox(ctx: ContainerContext, id: string, pause: boo
   if (sandbox.state !== (pause ? 'running' : 'paused')) throw new InvalidTransitionError(portState(sandbox), pause ? 'paused' : 'running', pause ? 'pause' : 'resume');
   await setFrozen(ctx.layout, id, pause);
   sandbox.state = pause ? 'paused' : 'running';
+  // A policy change while paused may have given the sandbox network (slirp4netns would freeze).
+  if (!pause && !ctx.egress.has(id) && sandbox.initPid !== undefined) await startNetwork(ctx, sandbox, sandbox.initPid);
 }
 
 /** Kills everything and removes every host resource; reports leftovers instead of throwing. */
@@ -167,6 +170,7 @@ export async function removeSandboxResources(ctx: ContainerContext, id: string):
   const paths = containerPaths(ctx.dataDir, id);
   const problems: string[] = [];
   if (!(await killContainer(ctx, id))) problems.push('processes still running');
+  await ctx.egress.forget(id);
   if ((await cgroupPids(ctx.layout, id)).length > 0) problems.push('processes left in its cgroups');
   const left = await removeCgroupDirs(await allCgroupDirs(id)).catch(() => ['?']);
   if (left.length > 0) problems.push(`${left.length} cgroup dir(s) left`);

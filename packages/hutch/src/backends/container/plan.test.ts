@@ -65,6 +65,14 @@ describe('container plan', () => {
     assert.deepEqual(planRuntimeArgv({ kind: 'runc', path: '/usr/sbin/runc', root: '/r' }, ['state', 'x']), ['/usr/sbin/runc', '--root', '/r', 'state', 'x']);
   });
 
+  it("detaches other sandboxes' overlays in the private namespace, keeping only the one a run needs", () => {
+    const rt = { kind: 'crun' as const, path: '/usr/bin/crun', root: '/d/runtime/crun', hybridUnmount: '/sys/fs/cgroup/unified', sandboxesDir: '/d/sandboxes' };
+    const run = planRuntimeArgv(rt, ['run', 'a'], '/d/sandboxes/a/root/merged');
+    assert.deepEqual(run.slice(7, 10), ['/sys/fs/cgroup/unified', '/d/sandboxes', '/d/sandboxes/a/root/merged']);
+    assert.match(run[6]!, /umount -l/);
+    assert.equal(planRuntimeArgv(rt, ['exec', 'a'])[9], '', 'an exec keeps no overlay: it joins the container\'s own namespace');
+  });
+
   it('detects the hybrid layout only when v1 hierarchies sit beside a cgroup2', () => {
     const v1 = '32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu';
     const v2 = '41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw';

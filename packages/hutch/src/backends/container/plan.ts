@@ -3,6 +3,7 @@
  * profile, the per-exec OCI process, runtime argv (with the hybrid-cgroup wrapper for crun) and
  * the mount table the files API resolves through. Nothing here touches the filesystem or spawns.
  */
+import type { WorkspaceMounts } from '../../domain/workspace.js';
 import { join } from 'node:path';
 import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
 import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
@@ -29,6 +30,13 @@ export interface RuntimeInvocation {
    */
   hybridUnmount?: string;
   unsharePath?: string;
+  /**
+   * The directory holding every sandbox's overlay root. The private namespace starts as a copy of
+   * the host's mounts, and a long-lived call (an attached `exec`) would pin copies of *other*
+   * sandboxes' overlays there: their roots could then never be removed (EBUSY). So the wrapper
+   * detaches every overlay under this directory but the one the call needs.
+   */
+  sandboxesDir?: string;
 }
 
 /** Host paths of one sandbox, all derived from the data dir and the id (so reclaim needs no record). */
@@ -94,14 +102,20 @@ export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<
  * template), the generated /etc files read-only, /proc, /dev and /sys the container's own kernel
  * views (not served from the host).
  */
-export function planMountTable(paths: ContainerPaths): MountEntry[] {
+export function planMountTable(paths: ContainerPaths, workspace?: WorkspaceMounts): MountEntry[] {
   return [
     { kind: 'bind', path: '/', hostPath: paths.merged, writable: true },
     ...GENERATED_ETC.map((name): MountEntry => ({ kind: 'bind', path: `/etc/${name}`, hostPath: join(paths.etc, name), writable: false })),
     { kind: 'proc', path: '/proc' },
     { kind: 'dev', path: '/dev' },
     { kind: 'proc', path: '/sys' },
+    ...(workspace?.mounts ?? []).map((m): MountEntry => ({ kind: 'bind', path: m.path, hostPath: m.hostPath, writable: m.writable })),
   ];
+}
+
+/** OCI bind mounts of a workspace, in order (parents first), read-only where the rules say so. */
+export function planWorkspaceMounts(workspace: WorkspaceMounts | undefined): Array<Record<string, unknown>> {
+  return (workspace?.mounts ?? []).map((m) => ({ destination: m.path, type: 'bind', source: m.hostPath, options: ['bind', 'nosuid', 'nodev', m.writable ? 'rw' : 'ro'] }));
 }
 
 /**
@@ -162,6 +176,8 @@ export interface OciConfigInput {
   /** Whether setuid programs may gain privileges (sudo). See README: false keeps sudo working. */
   noNewPrivileges: boolean;
   arch?: string;
+  /** A codebase's binds (engine-prepared). */
+  workspace?: WorkspaceMounts;
 }
 
 const MIB = 1024 * 1024;
@@ -196,6 +212,7 @@ export function planOciConfig(input: OciConfigInput): Record<string, unknown> {
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       ...GENERATED_ETC.map((name) => ro(`/etc/${name}`, join(paths.etc, name))),
+      ...planWorkspaceMounts(input.workspace),
     ],
     linux: {
       uidMappings: [{ containerID: 0, hostID: USERNS_HOST_BASE, size: USERNS_SIZE }],
@@ -237,11 +254,23 @@ function runtimeFlags(rt: RuntimeInvocation): string[] {
   return ['--root', rt.root];
 }
 
-/** The argv of one runtime call, wrapped for crun on a hybrid cgroup host (see `RuntimeInvocation`). */
-export function planRuntimeArgv(rt: RuntimeInvocation, args: string[]): string[] {
+/** Runs in the private namespace: unmount the cgroup2, detach other sandboxes' overlays, exec the runtime. */
+const PRIVATE_NS_SCRIPT = [
+  'umount "$0" || exit 1',
+  'if [ -n "$1" ]; then awk -v d="$1/" -v k="$2" \'index($5, d) == 1 && $5 != k { print $5 }\' /proc/self/mountinfo | while read -r m; do umount -l "$m"; done; fi',
+  'shift 2',
+  'exec "$@"',
+].join('\n');
+
+/**
+ * The argv of one runtime call, wrapped for crun on a hybrid cgroup host (see `RuntimeInvocation`).
+ * `keepMount`: the one overlay root the call needs (`run`/`create` pivot into it); every other is
+ * detached inside the private namespace.
+ */
+export function planRuntimeArgv(rt: RuntimeInvocation, args: string[], keepMount = ''): string[] {
   const call = [rt.path, ...runtimeFlags(rt), ...args];
   if (!rt.hybridUnmount) return call;
-  return [rt.unsharePath ?? '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', 'umount "$0" && exec "$@"', rt.hybridUnmount, ...call];
+  return [rt.unsharePath ?? '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', PRIVATE_NS_SCRIPT, rt.hybridUnmount, rt.sandboxesDir ?? '', keepMount, ...call];
 }
 
 /** Validates the parts of a spec the plan relies on; returns a message, or undefined when fine. */

@@ -5,6 +5,7 @@
  * `reclaim` needs only the id: `delete --force`, the `hutch/<id>` cgroups, the overlay and the dir
  * are all derived from it.
  */
+import { needsEgress } from '../../domain/network-rules.js';
 import { readFile, stat } from 'node:fs/promises';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 import type { AdoptOutcome, CleanupResult } from '../../port/isolation-backend.js';
@@ -25,12 +26,14 @@ export async function adoptSandbox(ctx: ContainerContext, sandboxId: string): Pr
   const spec = await readFile(paths.specFile, 'utf8').then((t) => JSON.parse(t) as SandboxSpec, () => undefined);
   if (!spec?.rootfsPath || !(await stat(paths.upper).catch(() => undefined))) return { status: 'gone', reason: 'its files no longer exist' };
   await mountOverlay(spec.rootfsPath, paths);
-  const sandbox: ContainerSandbox = { id: sandboxId, spec, paths, mounts: planMountTable(paths), state: 'stopped', processes: new Map() };
+  const sandbox: ContainerSandbox = { id: sandboxId, spec, paths, mounts: planMountTable(paths, spec.workspace), state: 'stopped', processes: new Map() };
   const state = await runtimeState(ctx, sandboxId);
   if (state && (state.status === 'running' || state.status === 'paused') && state.pid > 0) {
     sandbox.initPid = state.pid;
     sandbox.initStartTime = await processStartTime(state.pid);
     sandbox.state = state.status === 'paused' || (await isFrozen(ctx.layout, sandboxId)) ? 'paused' : 'running';
+    // slirp4netns survived with the container; listen again where its shim connects.
+    if (needsEgress(spec.network)) await ctx.egress.attach({ backend: 'container', sandboxId, dir: paths.dir, policy: spec.network, secrets: spec.secrets });
   } else if (state) {
     // Known to the runtime but its init is gone: remove the husk, keep the files (stopped).
     await runtimeCall(ctx, ['delete', '--force', sandboxId]);

@@ -39,8 +39,8 @@ export async function runtimeOk(ctx: ContainerContext, args: string[], what: str
  * `run --detach`: creates and starts the container in one call. Its stdio goes to `logFile`, not to
  * pipes: the detached init inherits them and would hold a pipe open for its whole life.
  */
-export async function runtimeRunDetached(ctx: ContainerContext, args: string[], logFile: string): Promise<{ code: number | null }> {
-  const argv = planRuntimeArgv(ctx.runtime, args);
+export async function runtimeRunDetached(ctx: ContainerContext, args: string[], logFile: string, rootMount: string): Promise<{ code: number | null }> {
+  const argv = planRuntimeArgv(ctx.runtime, args, rootMount);
   const log = await open(logFile, 'w', 0o600);
   try {
     return await new Promise((resolve) => {

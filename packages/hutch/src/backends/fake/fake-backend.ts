@@ -18,7 +18,7 @@ import {
 } from '../../domain/errors.js';
 import type { FileEntry, FileEvent } from '../../domain/files.js';
 import type { ExecSpec, ProcessInfo } from '../../domain/process.js';
-import type { RuntimeRecord, SandboxSpec, SandboxStats } from '../../domain/sandbox.js';
+import type { NetworkDecision, NetworkPolicy, RuntimeRecord, SandboxSpec, SandboxStats } from '../../domain/sandbox.js';
 import type { SnapshotArtifact, SnapshotKind } from '../../domain/snapshot.js';
 import { CAPABILITIES, type Capability, type CapabilityReport } from '../../port/capabilities.js';
 import type { AdoptOutcome, CallOptions, CleanupResult, CleanupStatus, IsolationBackend, ProcessHandle, WriteFileOptions } from '../../port/isolation-backend.js';
@@ -27,6 +27,8 @@ import { emptyTree, FakeFs, type FakeTree } from './fake-fs.js';
 import { FakeProcess, scriptSteps, type FakeScript } from './fake-process.js';
 import { compileShell } from './mini-shell.js';
 import { FakeWorld, type FakeSandbox } from './world.js';
+import { DecisionLog } from '../../host/egress/decision-log.js';
+import { validateNetworkPolicy } from '../../domain/network-rules.js';
 
 export interface FakeBackendOptions {
   /** Registry name (default `fake`). */
@@ -55,6 +57,7 @@ export class FakeBackend implements IsolationBackend {
   readonly name: string;
   readonly world: FakeWorld;
   private readonly failures = new Map<string, unknown[]>();
+  private readonly decisionLogs = new Map<string, DecisionLog>();
   private readonly now: () => string;
 
   constructor(private readonly options: FakeBackendOptions = {}) {
@@ -139,7 +142,8 @@ export class FakeBackend implements IsolationBackend {
   }
 
   private prepare(spec: SandboxSpec, tree: FakeTree): RuntimeRecord {
-    const safeSpec = { ...spec, env: {}, rootfsPath: undefined };
+    // Never keep secret values (the world may be saved to a file): names only.
+    const safeSpec = { ...spec, env: {}, rootfsPath: undefined, ...(spec.secrets ? { secrets: spec.secrets.map((x) => ({ name: x.name, value: '' })) } : {}) };
     this.world.sandboxes.set(spec.id, { id: spec.id, state: 'created', spec: safeSpec, tree, nextPid: 2 });
     this.world.save();
     return { fake: true };
@@ -228,7 +232,7 @@ export class FakeBackend implements IsolationBackend {
     const sandbox = this.sandbox(id);
     const running = [...this.processesOf(id).values()].filter((p) => p.info().running).length;
     const diskBytes = Object.values(sandbox.tree).reduce((n, node) => n + Buffer.from(node.data ?? '', 'base64').length, 0);
-    return { cpuUsageMs: 0, memoryBytes: 1024 * 1024 * (1 + running), memoryLimitBytes: sandbox.spec.resources.memoryMib ? sandbox.spec.resources.memoryMib * 1024 * 1024 : null, pids: 1 + running, diskBytes, at: this.now() };
+    return { cpuUsageMs: 0, memoryBytes: 1024 * 1024 * (1 + running), memoryLimitBytes: sandbox.spec.resources.memoryMib ? sandbox.spec.resources.memoryMib * 1024 * 1024 : null, pids: 1 + running, diskBytes, networkEgressBytes: 0, at: this.now() };
   }
 
   async readFile(id: string, path: string): Promise<AsyncIterable<Uint8Array>> {
@@ -365,6 +369,40 @@ export class FakeBackend implements IsolationBackend {
     this.world.snapshots.set(location, JSON.parse(bytes.toString()) as FakeTree);
     this.world.save();
     return { ...expected, backend: this.name, location };
+  }
+
+  /** Replaces the policy (validated against the sandbox's secret names); logs nothing by itself. */
+  async updateNetwork(id: string, policy: NetworkPolicy): Promise<void> {
+    this.record('updateNetwork');
+    this.need('network.egress_rules', 'change the network policy of a sandbox');
+    const sandbox = this.sandbox(id);
+    validateNetworkPolicy(policy, new Set((sandbox.spec.secrets ?? []).map((x) => x.name)));
+    sandbox.spec = { ...sandbox.spec, network: policy };
+    this.world.save();
+  }
+
+  /** Decisions added with `addDecision` (the fake has no traffic of its own). */
+  async networkDecisions(id: string, query?: { afterSeq?: number; limit?: number }): Promise<NetworkDecision[]> {
+    this.record('networkDecisions');
+    this.sandbox(id);
+    return this.decisionLog(id).list(query?.afterSeq ?? 0, query?.limit);
+  }
+
+  followNetworkDecisions(id: string, afterSeq: number, signal: AbortSignal): AsyncIterable<NetworkDecision> {
+    this.record('followNetworkDecisions');
+    this.sandbox(id);
+    return this.decisionLog(id).follow(afterSeq, signal);
+  }
+
+  /** Test hook: records an egress decision as if the sandbox had made a connection. */
+  addDecision(id: string, decision: Omit<NetworkDecision, 'seq' | 'at'>): NetworkDecision {
+    return this.decisionLog(id).append(decision);
+  }
+
+  private decisionLog(id: string): DecisionLog {
+    let log = this.decisionLogs.get(id);
+    if (!log) this.decisionLogs.set(id, (log = new DecisionLog(1000)));
+    return log;
   }
 
   /** Connects to a listener registered in `world.listeners` (a fake service); refused otherwise. */

@@ -125,7 +125,7 @@ export function createMicrovmBackend(options: MicrovmBackendOptions): IsolationB
     async stats(id): Promise<SandboxStats> {
       const { agent } = await live(id, 'read stats of');
       const s = await agent.request<{ cpu_ms: number; mem: number; mem_total: number; pids: number; disk: number }>('stats', {}, { timeoutMs: 30_000 });
-      return { cpuUsageMs: s.cpu_ms, memoryBytes: s.mem, memoryLimitBytes: s.mem_total, pids: s.pids, diskBytes: s.disk, at: new Date().toISOString() };
+      return { cpuUsageMs: s.cpu_ms, memoryBytes: s.mem, memoryLimitBytes: s.mem_total, pids: s.pids, diskBytes: s.disk, networkEgressBytes: 0, at: new Date().toISOString() };
     },
 
     async readFile(id, path) {

@@ -62,7 +62,9 @@ export function vmShape(spec: Pick<SandboxSpec, 'resources' | 'network'>): VmSha
     throw new BadRequestError(`The microvm backend needs at least ${MIN_MEMORY_MIB} MiB of memory (asked for ${memoryMib}).`, { field: 'resources.memoryMib' });
   }
   if (vcpus > 16) throw new BadRequestError(`At most 16 vcpus per microVM (asked for ${vcpus}).`, { field: 'resources.vcpus' });
-  return { vcpus, memoryMib, network: spec.network.mode };
+  // The microvm tier has no egress proxy yet: it never reports network.internet or egress rules,
+  // so the engine refuses anything but `none` before it gets here.
+  return { vcpus, memoryMib, network: spec.network.mode === 'internet' ? 'internet' : 'none' };
 }
 
 /** Guest RAM: anonymous, or a file (shared: written through, for a template snapshot; private: copy-on-write clone). */

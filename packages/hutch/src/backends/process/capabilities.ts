@@ -13,6 +13,7 @@ import type { Capability, CapabilityReport } from '../../port/capabilities.js';
 import { detectCgroupLayout, canFreeze } from '../../host/cgroups.js';
 import type { CgroupLayout } from './plan.js';
 import { seccompArchFor } from './seccomp.js';
+import { ensureShim } from '../../host/egress/shim.js';
 
 const run = promisify(execFile);
 
@@ -43,6 +44,8 @@ export interface HostProbe {
   perl: boolean;
   tar: boolean;
   slirp4netns: boolean;
+  /** The egress shim is built (or was built now): network goes only through the egress proxy. */
+  egressShim?: boolean;
   userns: boolean;
   cgroups: CgroupLayout;
 }
@@ -74,6 +77,7 @@ export async function probeHost(tools: HostTools): Promise<HostProbe> {
     perl: await executable(tools.perl),
     tar: await executable(tools.tar),
     slirp4netns: await executable(tools.slirp4netns),
+    egressShim: await ensureShim(),
     userns: Number(maxUserNs.trim()) > 0,
     cgroups: process.platform === 'linux' ? await detectCgroupLayout().catch((): CgroupLayout => ({ mode: 'none' })) : { mode: 'none' },
   };
@@ -98,7 +102,7 @@ export function reportFromProbe(probe: HostProbe): CapabilityReport {
   const caps: Capability[] = [
     'lifecycle.stop', 'exec.stdin', 'exec.signal', 'exec.pty', 'exec.timeout', 'exec.user', 'exec.background',
     'files', 'files.watch', 'fs.read_only_root', 'fs.writable_layer', 'network.none', 'network.port_forward',
-    'recovery.adopt', 'recovery.reclaim', 'seccomp', 'templates',
+    'recovery.adopt', 'recovery.reclaim', 'seccomp', 'templates', 'workspaces',
   ];
   const cg = probe.cgroups;
   if (cg.mode !== 'none') {
@@ -106,7 +110,8 @@ export function reportFromProbe(probe: HostProbe): CapabilityReport {
     if (cg.mode === 'v1' ? cg.mounts.cpu !== undefined : cg.controllers.includes('cpu')) caps.push('limits.cpu');
     if (canFreeze(cg)) caps.push('lifecycle.pause');
   }
-  if (probe.slirp4netns) caps.push('network.internet');
+  // Network exists only through the egress proxy: without the shim, no network at all.
+  if (probe.slirp4netns && probe.egressShim) caps.push('network.internet', 'network.egress_rules');
   if (probe.tar) caps.push('snapshot.filesystem', 'snapshot.export');
   const notes: Record<string, string> = {
     cgroups: cg.mode,

@@ -10,6 +10,7 @@ import type { HostTools } from './capabilities.js';
 import type { CgroupLayout, MountEntry, SandboxPaths } from './plan.js';
 import type { SeccompArch } from './seccomp.js';
 import type { ExecProcess } from './exec.js';
+import type { SandboxEgress } from '../../host/egress/sandbox-egress.js';
 
 export type ProcessSandboxState = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -32,6 +33,8 @@ export interface BackendContext {
   layout: CgroupLayout;
   arch: SeccompArch;
   sandboxes: Map<string, ProcessSandbox>;
+  /** Egress proxies of the sandboxes with network. */
+  egress: SandboxEgress;
   /** Serialises lifecycle operations per sandbox. */
   locks: Map<string, Promise<unknown>>;
 }

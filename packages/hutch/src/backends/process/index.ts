@@ -20,6 +20,8 @@ import { listSandboxDir, makeDir, moveSandboxPath, readSandboxFile, removeSandbo
 import { createSandbox, destroySandbox, pauseSandbox, startSandbox, stopSandbox } from './lifecycle.js';
 import { adoptSandbox, reclaimSandbox } from './recovery.js';
 import { seccompArchFor } from './seccomp.js';
+import { SandboxEgress, type EgressOptions } from '../../host/egress/sandbox-egress.js';
+import { updateNetwork } from './network.js';
 import { deleteSnapshotFile, exportSnapshotFile, importSnapshotFile, snapshotSandbox, unpackSnapshot } from './snapshots.js';
 
 export interface ProcessBackendOptions {
@@ -27,6 +29,8 @@ export interface ProcessBackendOptions {
   dataDir: string;
   /** Paths of the host tools; defaults to the Debian locations under /usr/bin. */
   tools?: Partial<HostTools>;
+  /** Egress proxy settings (upstream DNS, upstream CA for re-originated HTTPS, shim path). */
+  egress?: EgressOptions;
 }
 
 /**
@@ -48,7 +52,7 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
       await mkdir(dataDir, { recursive: true, mode: 0o711 });
       // The sandbox's root (host uid 100000) must be able to traverse to its workspace.
       await chmod(dataDir, 0o711);
-      return { dataDir, tools, layout: p.cgroups, arch: seccompArchFor(p.arch)!, sandboxes: new Map(), locks: new Map() };
+      return { dataDir, tools, layout: p.cgroups, arch: seccompArchFor(p.arch)!, sandboxes: new Map(), locks: new Map(), egress: new SandboxEgress(dataDir, options.egress) };
     })());
   const running = async (id: string, verb: string) => {
     const ctx = await context();
@@ -107,7 +111,7 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
       const ctx = await context();
       getSandbox(ctx, id);
       if (ctx.layout.mode === 'none') throw new CapabilityMissingError('stats', 'process', 'read sandbox stats without cgroups');
-      return { ...(await cgroupStats(ctx.layout, id)), diskBytes: null, at: new Date().toISOString() };
+      return { ...(await cgroupStats(ctx.layout, id)), diskBytes: null, networkEgressBytes: ctx.egress.egressBytes(id), at: new Date().toISOString() };
     },
 
     async readFile(id, path) {
@@ -183,6 +187,23 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
       return connectSandboxPort(await context(), id, port, opts?.signal);
     },
 
+    async updateNetwork(id, policy) {
+      const ctx = await context();
+      await withLock(ctx, id, () => updateNetwork(ctx, id, policy));
+    },
+    async networkDecisions(id, query) {
+      const ctx = await context();
+      getSandbox(ctx, id);
+      return ctx.egress.decisions(id, query?.afterSeq ?? 0, query?.limit);
+    },
+    followNetworkDecisions(id, afterSeq, signal) {
+      return (async function* () {
+        const ctx = await context();
+        getSandbox(ctx, id);
+        yield* ctx.egress.follow(id, afterSeq, signal);
+      })();
+    },
+
     async adopt(id, record) {
       const ctx = await context();
       return withLock(ctx, id, () => adoptSandbox(ctx, id, record));
@@ -193,8 +214,10 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
     },
 
     async close() {
-      // Sandboxes keep running; only this instance's bookkeeping goes. Nothing else to release:
-      // exec'd commands run in their own sessions and end with their sandbox.
+      // Sandboxes keep running; only this instance's bookkeeping goes: exec'd commands run in
+      // their own sessions and end with their sandbox. Egress proxies close (connections through
+      // them end); a later instance's adopt listens again.
+      if (ctxPromise) await (await ctxPromise.catch(() => undefined))?.egress.closeAll();
     },
   };
 }

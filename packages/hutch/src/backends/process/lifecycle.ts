@@ -11,7 +11,7 @@ import type { CleanupResult } from '../../port/isolation-backend.js';
 import { canFreeze, cgroupPids, createCgroups, killAll, removeCgroups, setFrozen } from '../../host/cgroups.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
 import { commandFailed, errnoOf } from './errors.js';
-import { startNetwork } from './network.js';
+import { prepareCa, startNetwork } from './network.js';
 import { allowSetuid, mountOverlay, unmountOverlay } from './overlay.js';
 import { join } from 'node:path';
 import {
@@ -42,7 +42,7 @@ export async function readRootEntries(rootfsPath: string | undefined): Promise<R
 
 /** The mount table of a sandbox (reads the root's top-level entries). */
 export async function mountsFor(spec: SandboxSpec, paths: SandboxPaths): Promise<MountEntry[]> {
-  return planMounts({ paths, rootfsPath: spec.rootfsPath, rootEntries: await readRootEntries(spec.rootfsPath) });
+  return planMounts({ paths, rootfsPath: spec.rootfsPath, rootEntries: await readRootEntries(spec.rootfsPath), caBundle: (spec.secrets?.length ?? 0) > 0, ...(spec.workspace ? { workspace: spec.workspace } : {}) });
 }
 
 /** Prepares a sandbox; launches nothing. Throws `AlreadyExistsError` for a known id. */
@@ -70,6 +70,7 @@ export async function createSandbox(ctx: BackendContext, spec: SandboxSpec): Pro
     }
     await mkdir(paths.etc, { mode: 0o755 });
     for (const [name, content] of Object.entries(planEtcFiles(spec.id, spec.network))) await writeFile(`${paths.etc}/${name}`, content, { mode: 0o644 });
+    await prepareCa(sandbox);
     await writeFile(paths.seccomp, buildSeccompFilter(ctx.arch), { mode: 0o644 });
     // The spec holds env values that may be secrets: readable by root only.
     await writeFile(paths.specFile, JSON.stringify(spec), { mode: 0o600 });
@@ -93,9 +94,10 @@ export async function startSandbox(ctx: BackendContext, id: string): Promise<Pro
   sandbox.initStartTime = await processStartTime(initPid);
   try {
     if (sandbox.spec.rootfsPath) await allowSetuid(initPid, ctx.tools.nsenter);
-    if (sandbox.spec.network.mode === 'internet') await startNetwork(ctx, sandbox, initPid);
+    await startNetwork(ctx, sandbox, initPid);
   } catch (err) {
     await killAll(ctx.layout, id);
+    await ctx.egress.detach(id);
     sandbox.state = 'stopped';
     throw err;
   }
@@ -208,6 +210,7 @@ export async function stopSandbox(ctx: BackendContext, id: string): Promise<Proc
   if (sandbox.state !== 'running' && sandbox.state !== 'paused') throw new InvalidTransitionError(describe(sandbox), 'stopped', 'stop');
   endProcesses(sandbox);
   await killSandboxProcesses(ctx, sandbox);
+  await ctx.egress.detach(id);
   sandbox.state = 'stopped';
   sandbox.initPid = undefined;
   sandbox.initStartTime = undefined;
@@ -222,6 +225,8 @@ export async function pauseSandbox(ctx: BackendContext, id: string, pause: boole
   if (sandbox.state !== from) throw new InvalidTransitionError(describe(sandbox), pause ? 'paused' : 'running', pause ? 'pause' : 'resume');
   await setFrozen(ctx.layout, id, pause);
   sandbox.state = pause ? 'paused' : 'running';
+  // A policy change while paused may have given the sandbox network (slirp4netns would freeze).
+  if (!pause && !ctx.egress.has(id) && sandbox.initPid !== undefined) await startNetwork(ctx, sandbox, sandbox.initPid);
 }
 
 /** Kills everything and removes every host resource; reports leftovers instead of throwing. */
@@ -237,6 +242,7 @@ export async function destroySandbox(ctx: BackendContext, id: string): Promise<C
 export async function removeSandboxResources(ctx: BackendContext, sandbox: Pick<ProcessSandbox, 'id' | 'paths' | 'initPid' | 'initStartTime'>): Promise<CleanupResult> {
   const problems: string[] = [];
   if (!(await killSandboxProcesses(ctx, sandbox))) problems.push('processes still running');
+  await ctx.egress.forget(sandbox.id);
   const left = await removeCgroups(ctx.layout, sandbox.id).catch(() => ['?']);
   // The overlay must be gone before the directory is removed (rm would walk into the template's view).
   if (!(await unmountOverlay(sandbox.paths))) {

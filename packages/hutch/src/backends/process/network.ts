@@ -1,17 +1,42 @@
 /**
- * Sandbox networking. `none` needs nothing here: bwrap's own network namespace has only `lo`, so
- * the host's 127.0.0.1 is another machine's loopback and nothing else is routable. `internet`
- * attaches slirp4netns to that namespace (host/slirp.ts).
- * Port forwarding (`connectPort`) is in ports.ts.
+ * Sandbox networking for the process tier (docs/network.md). `none` needs nothing here: bwrap's
+ * own network namespace has only `lo`, so nothing is routable. Any other mode attaches
+ * slirp4netns, with the egress shim preloaded, to that namespace: the sandbox's only way out, and
+ * it leads into the sandbox's egress proxy (host/egress), which judges every connection and
+ * lookup by the policy. Port forwarding (`connectPort`) is in ports.ts.
  */
-import { startSlirp } from '../../host/slirp.js';
-import type { BackendContext, ProcessSandbox } from './context.js';
-import { cgroupProcsFiles } from './plan.js';
+import { writeFile } from 'node:fs/promises';
+import { needsEgress, validateNetworkPolicy } from '../../domain/network-rules.js';
+import type { NetworkPolicy, SandboxSpec } from '../../domain/sandbox.js';
+import { caDir } from '../../host/egress/sandbox-egress.js';
+import { ensureCa, trustBundle } from '../../host/egress/ca.js';
+import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
+import { CA_BUNDLE_FILE, cgroupProcsFiles, planEtcFiles } from './plan.js';
 
-/** Attaches slirp4netns to the init's network namespace and waits until it has configured tap0. */
-export async function startNetwork(ctx: BackendContext, sandbox: ProcessSandbox, initPid: number, timeoutMs = 10_000): Promise<void> {
-  await startSlirp({
-    backend: 'process', sandboxId: sandbox.id, initPid, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id),
-    logFile: `${sandbox.paths.dir}/slirp.log`, slirpPath: ctx.tools.slirp4netns, perlPath: ctx.tools.perl, timeoutMs,
+/** Starts the egress proxy and slirp4netns for a running init, when the policy wants network. */
+export async function startNetwork(ctx: BackendContext, sandbox: ProcessSandbox, initPid: number): Promise<void> {
+  if (!needsEgress(sandbox.spec.network)) return;
+  await ctx.egress.attach({
+    backend: 'process', sandboxId: sandbox.id, dir: sandbox.paths.dir, policy: sandbox.spec.network, secrets: sandbox.spec.secrets,
+    slirp: { initPid, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), slirpPath: ctx.tools.slirp4netns, perlPath: ctx.tools.perl },
   });
+}
+
+/** Creates the sandbox CA (when it has secrets) and the trust bundle file in its generated /etc. */
+export async function prepareCa(sandbox: { id: string; spec: SandboxSpec; paths: { dir: string; etc: string } }): Promise<void> {
+  if (!sandbox.spec.secrets?.length) return;
+  const ca = await ensureCa(caDir(sandbox.paths.dir), `Hutch sandbox ${sandbox.id} egress CA`);
+  await writeFile(`${sandbox.paths.etc}/${CA_BUNDLE_FILE}`, await trustBundle(ca), { mode: 0o644 });
+}
+
+/** Replaces the policy; starts the egress path of a running sandbox that had none. */
+export async function updateNetwork(ctx: BackendContext, id: string, policy: NetworkPolicy): Promise<void> {
+  const sandbox = getSandbox(ctx, id);
+  validateNetworkPolicy(policy, new Set((sandbox.spec.secrets ?? []).map((s) => s.name)));
+  const before = sandbox.spec.network;
+  sandbox.spec = { ...sandbox.spec, network: policy };
+  await writeFile(sandbox.paths.specFile, JSON.stringify(sandbox.spec), { mode: 0o600 });
+  if (before.mode === 'none' && policy.mode !== 'none') await writeFile(`${sandbox.paths.etc}/resolv.conf`, planEtcFiles(id, policy)['resolv.conf']!);
+  ctx.egress.setPolicy(id, policy);
+  if (sandbox.state === 'running' && sandbox.initPid !== undefined && needsEgress(policy) && !ctx.egress.has(id)) await startNetwork(ctx, sandbox, sandbox.initPid);
 }

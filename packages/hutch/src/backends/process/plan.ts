@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
+import type { WorkspaceMounts } from '../../domain/workspace.js';
 import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
 import type { MountEntry } from '../../host/mount-table.js';
 
@@ -85,7 +86,15 @@ export interface MountPlanInput {
   rootfsPath?: string;
   /** lstat of the candidate top-level entries of the chosen root. */
   rootEntries: RootEntry[];
+  /** Mount the generated trust bundle (host roots + the sandbox CA) over the system bundle. */
+  caBundle?: boolean;
+  /** A codebase's binds (engine-prepared); at `/workspace` they replace the empty workspace. */
+  workspace?: WorkspaceMounts;
 }
+
+/** The system CA bundle path (Debian) that a sandbox with a CA gets from its generated /etc. */
+export const CA_BUNDLE_PATH = '/etc/ssl/certs/ca-certificates.crt';
+export const CA_BUNDLE_FILE = 'ca-certificates.crt';
 
 /** Generated /etc files laid over a template's own /etc (it keeps its users and groups). */
 export const TEMPLATE_ETC_OVERRIDES = ['hosts', 'hostname', 'resolv.conf'];
@@ -112,12 +121,15 @@ export function planMounts(input: MountPlanInput): MountEntry[] {
     for (const name of GENERATED_ETC_FILES) mounts.push({ kind: 'bind', path: `/etc/${name}`, hostPath: join(paths.etc, name), writable: false });
     for (const name of HOST_ETC_ENTRIES) mounts.push({ kind: 'bind', path: `/etc/${name}`, hostPath: `/etc/${name}`, writable: false, optional: true });
   }
+  if (input.caBundle) mounts.push({ kind: 'bind', path: CA_BUNDLE_PATH, hostPath: join(paths.etc, CA_BUNDLE_FILE), writable: false });
   mounts.push(
     { kind: 'proc', path: '/proc' },
     { kind: 'dev', path: '/dev' },
-    { kind: 'bind', path: '/workspace', hostPath: paths.workspace, writable: true },
+    ...(input.workspace?.path === '/workspace' ? [] : [{ kind: 'bind' as const, path: '/workspace', hostPath: paths.workspace, writable: true }]),
     { kind: 'bind', path: '/tmp', hostPath: paths.tmp, writable: true },
   );
+  // Parents first, as planned: read-only and writable binds nest to give each path its level.
+  for (const m of input.workspace?.mounts ?? []) mounts.push({ kind: 'bind', path: m.path, hostPath: m.hostPath, writable: m.writable });
   return mounts;
 }
 
@@ -198,7 +210,9 @@ export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<
     group: 'root:x:0:\nuser:x:1000:\nnogroup:x:65534:\n',
     hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${host}\n`,
     hostname: `${host}\n`,
-    'resolv.conf': network.mode === 'internet' ? 'nameserver 10.0.2.3\n' : '',
+    // slirp4netns's resolver (answered by the egress proxy through the shim). Rewritten in place
+    // when a policy change gives a `none` sandbox network (the file is bind-mounted).
+    'resolv.conf': network.mode === 'none' ? '' : 'nameserver 10.0.2.3\n',
     'nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n',
   };
 }

@@ -12,6 +12,7 @@ import { runtimeRecord, type BackendContext, type ProcessSandbox } from './conte
 import { mountsFor, removeSandboxResources } from './lifecycle.js';
 import { SANDBOX_ID_PATTERN, sandboxPaths } from './plan.js';
 import { isSameProcess } from '../../host/proc.js';
+import { needsEgress } from '../../domain/network-rules.js';
 
 /** Re-attaches to `sandboxId` or reports it gone. */
 export async function adoptSandbox(ctx: BackendContext, sandboxId: string, record: Record<string, unknown>): Promise<AdoptOutcome> {
@@ -28,6 +29,8 @@ export async function adoptSandbox(ctx: BackendContext, sandboxId: string, recor
     sandbox.initPid = initPid;
     sandbox.initStartTime = initStartTime;
     sandbox.state = (await isFrozen(ctx.layout, sandboxId)) ? 'paused' : 'running';
+    // slirp4netns survived with the sandbox; listen again where its shim connects.
+    if (needsEgress(spec.network)) await ctx.egress.attach({ backend: 'process', sandboxId, dir: paths.dir, policy: spec.network, secrets: spec.secrets });
   } else if ((await cgroupPids(ctx.layout, sandboxId)).length > 0) {
     // The init is gone but something of the sandbox still runs: stop it, keep the files.
     await killAll(ctx.layout, sandboxId);

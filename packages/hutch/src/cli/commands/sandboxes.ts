@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { formatAge, formatResources, printJson, printTable } from '../output.js';
 import { collectKeyValue, parseDurationMs, parseMemoryMib, parsePositiveInt, parsePositiveNumber } from '../parse.js';
 import { withSpinner } from '../spinner.js';
+import { policyFromFlags, withPolicyFlags } from './network.js';
 
 const STATES: SandboxState[] = ['creating', 'running', 'paused', 'stopped', 'failed', 'destroyed'];
 
@@ -20,6 +21,11 @@ interface CreateFlags {
   env?: Record<string, string>;
   metadata?: Record<string, string>;
   internet?: boolean;
+  allow?: string[];
+  deny?: string[];
+  audit?: boolean;
+  inject?: string[];
+  secretEnv?: string[];
   backend?: string;
   workdir?: string;
   onTimeout?: 'destroy' | 'pause';
@@ -28,8 +34,8 @@ interface CreateFlags {
 }
 
 export function registerSandboxCommands(program: Command): void {
-  program
-    .command('create')
+  withPolicyFlags(program
+    .command('create'))
     .description('create a sandbox and print its id')
     .option('-t, --template <name>', 'template to start from')
     .option('-m, --memory <size>', 'memory limit (512, 512m, 2g; default unit MiB)', parseMemoryMib)
@@ -39,7 +45,8 @@ export function registerSandboxCommands(program: Command): void {
     .addOption(new Option('--on-timeout <action>', 'what the deadline does').choices(['destroy', 'pause']))
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collectKeyValue)
     .option('-l, --metadata <KEY=VALUE>', 'metadata label (repeatable)', collectKeyValue)
-    .option('--internet', 'allow outbound internet access (default: no network)')
+    .option('--internet', 'allow outbound internet access, never the host (default: no network)')
+    .option('--secret-env <NAME>', 'secret NAME for --inject, its value read from this environment variable (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('-b, --backend <name>', 'isolation backend (process, fake, …)')
     .option('-w, --workdir <path>', 'default working directory of processes')
     .option('--idempotency-key <key>', 'retry-safe key: the same key returns the same sandbox')
@@ -128,7 +135,14 @@ function createOptions(flags: CreateFlags, command: Command): SandboxCreateOptio
   if (flags.onTimeout) options.onTimeout = flags.onTimeout;
   if (flags.env) options.env = flags.env;
   if (flags.metadata) options.metadata = flags.metadata;
-  if (flags.internet) options.network = { mode: 'internet' };
+  if (flags.internet || flags.allow || flags.deny || flags.audit || flags.inject) options.network = policyFromFlags(flags);
+  if (flags.secretEnv) {
+    options.secrets = flags.secretEnv.map((name) => {
+      const value = process.env[name];
+      if (!value) throw new UsageError(`--secret-env ${name}: the environment variable ${name} is not set`);
+      return { name, value };
+    });
+  }
   if (flags.backend) options.backend = flags.backend;
   if (flags.workdir) options.workdir = flags.workdir;
   if (flags.idempotencyKey) options.idempotencyKey = flags.idempotencyKey;

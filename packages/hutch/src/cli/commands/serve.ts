@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { createFakeBackend } from '../../backends/fake/index.js';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { TemplateStore } from '../../templates/store.js';
+import { createWorkspaceProvider } from '../../workspaces/index.js';
 import { BackendRegistry } from '../../port/registry.js';
 import type { IsolationBackend } from '../../port/isolation-backend.js';
 import { UsageError } from '../errors.js';
@@ -53,7 +54,7 @@ export function registerServeCommand(program: Command): void {
         host: flags.host,
         port: flags.port,
         registry,
-        engine: { templates, defaultTemplates: DEFAULT_TEMPLATES },
+        engine: { templates, defaultTemplates: DEFAULT_TEMPLATES, workspaces: createWorkspaceProvider(dataDir) },
         ...(flags.resetApiKey ? { resetApiKey: true } : {}),
         ...(flags.quiet ? { quiet: true } : {}),
       });

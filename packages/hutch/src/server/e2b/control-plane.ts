@@ -8,7 +8,8 @@
  * Mapping: `templateID` → Hutch template (`base` by default) or, when it names a snapshot, a restore
  * of it; `envVars` → sandbox env; `metadata` → metadata; `timeout` (s) → deadline (default 300 s);
  * `autoPause` → `onTimeout: pause`; internet access when the backend offers it and the request
- * does not refuse it (`allow_internet_access: false`).
+ * does not refuse it (`allow_internet_access: false`); `network.allowOut`/`denyOut` and
+ * `PUT /sandboxes/{id}/network` map onto Hutch's policy (network-config.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError, CapabilityMissingError, SnapshotNotFoundError } from '../../domain/errors.js';
@@ -20,6 +21,7 @@ import { apiKeyAccepted } from './credentials.js';
 import { e2bError } from './errors.js';
 import { pageSandboxes, parseStates, toE2bDetail, toE2bListed, toE2bSandbox, type ListQuery } from './sandbox-views.js';
 import { SnapshotNames } from './snapshot-names.js';
+import { e2bNetworkPolicy, type E2bNetworkConfig } from './network-config.js';
 
 interface CreateBody {
   templateID?: string;
@@ -28,6 +30,7 @@ interface CreateBody {
   envVars?: Record<string, string>;
   autoPause?: boolean;
   allow_internet_access?: boolean;
+  network?: E2bNetworkConfig;
 }
 
 type Id = { id: string };
@@ -58,13 +61,15 @@ export function controlPlaneRoutes(ctx: E2bContext) {
     const template = body.templateID ?? 'base';
     if (typeof template !== 'string' || template === '') throw new BadRequestError('templateID must be a template name.', { field: 'templateID' });
     const report = await engine.capabilities();
-    const internet = body.allow_internet_access !== false && hasCapability(report, 'network.internet');
+    const internetAvailable = hasCapability(report, 'network.internet');
+    const network = e2bNetworkPolicy({ ...(body.network ?? {}), ...(body.allow_internet_access === false ? { allow_internet_access: false } : {}) }, internetAvailable);
     const env = stringMap(body.envVars, 'envVars');
     const metadata = stringMap(body.metadata, 'metadata');
     const request: CreateSandboxRequest = {
       timeoutMs: (seconds(body.timeout, 'timeout') ?? DEFAULT_TIMEOUT_S) * 1000,
       onTimeout: body.autoPause === true ? 'pause' : 'destroy',
-      network: { mode: internet ? 'internet' : 'none' },
+      // Rules need `network.egress_rules`; a backend without it gets E2B's old mapping (internet or none).
+      network: network.mode === 'rules' && !hasCapability(report, 'network.egress_rules') ? { mode: 'none' } : network,
       ...(env ? { env } : {}),
       ...(metadata ? { metadata } : {}),
     };
@@ -114,6 +119,13 @@ export function controlPlaneRoutes(ctx: E2bContext) {
         return reply201(request, reply, info, resumed ? 201 : 200);
       });
     }
+
+    app.put<{ Params: Id; Body: Body }>('/sandboxes/:id/network', { config }, async (request, reply) => {
+      const info = liveSandbox(ctx, request.params.id);
+      const report = await engine.capabilities(info.backend);
+      await engine.network.update(info.id, e2bNetworkPolicy((request.body ?? {}) as E2bNetworkConfig, hasCapability(report, 'network.internet')));
+      return reply.code(204).send();
+    });
 
     app.get<{ Params: Id }>('/sandboxes/:id', { config }, async (request) => {
       const info = liveSandbox(ctx, request.params.id);

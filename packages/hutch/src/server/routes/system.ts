@@ -33,7 +33,7 @@ export function systemRoutes(ctx: ServerContext) {
     app.get(
       '/metrics',
       { schema: { hide: true } },
-      async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render()),
+      async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render(await ctx.metrics.egressLines())),
     );
   };
 }

@@ -2,8 +2,9 @@
  * Schemas of sandboxes on the wire (packages/protocol/src/wire.ts): the create body, the read
  * models and stats. Response schemas are allow-lists: only the fields named here leave the server.
  */
+import { WorkspaceRequestSchema } from './workspace.js';
 import { Type, type Static } from '@sinclair/typebox';
-import { StringMap } from './common.js';
+import { ref, StringMap } from './common.js';
 
 const STATES = ['creating', 'running', 'paused', 'stopped', 'failed', 'destroyed'] as const;
 export const SandboxStateSchema = Type.Union(STATES.map((s) => Type.Literal(s)));
@@ -18,12 +19,36 @@ export const ResourcesSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const NetworkPolicySchema = Type.Object(
+export const NetworkRuleSchema = Type.Object(
   {
-    mode: Type.Union([Type.Literal('none'), Type.Literal('internet')], { description: '`none` (default): loopback only. `internet`: egress to the internet, never to the host.' }),
-    exposedPorts: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { maxItems: 64 })),
+    action: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
+    domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: '`example.com`, `*.example.com` (names below it) or `*`. Exactly one of domain and cidr.' })),
+    cidr: Type.Optional(Type.String({ minLength: 7, maxLength: 18, description: 'IPv4 CIDR (`10.0.0.0/8`) or address (= /32).' })),
+    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { maxItems: 64, description: 'TCP ports; absent or empty: any.' })),
   },
   { additionalProperties: false },
+);
+
+export const SecretInjectionSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, maxLength: 253, description: 'Exact host name the header is added for.' }),
+    header: Type.String({ minLength: 1, maxLength: 128 }),
+    value: Type.String({ maxLength: 8192, description: 'Header value; `{{secret:NAME}}` is replaced by the secret at the egress proxy.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const NetworkPolicySchema = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('none'), Type.Literal('internet'), Type.Literal('rules')], {
+      description: '`none` (default): loopback only. `internet`: egress anywhere but the host and other sandboxes, minus deny rules. `rules`: only where an allow rule matches and no deny rule does (docs/network.md).',
+    }),
+    rules: Type.Optional(Type.Array(NetworkRuleSchema, { maxItems: 256, description: 'Deny beats allow.' })),
+    audit: Type.Optional(Type.Boolean({ description: 'Log what would be blocked, block nothing (the host guard still applies).' })),
+    inject: Type.Optional(Type.Array(SecretInjectionSchema, { maxItems: 64 })),
+    exposedPorts: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { maxItems: 64 })),
+  },
+  { $id: 'NetworkPolicy', additionalProperties: false },
 );
 
 const OnTimeoutSchema = Type.Union([Type.Literal('destroy'), Type.Literal('pause')]);
@@ -37,8 +62,15 @@ export const CreateSandboxBodySchema = Type.Object(
     metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Deadline from now (default 300000); 0 = none.' })),
     onTimeout: Type.Optional(OnTimeoutSchema),
-    network: Type.Optional(NetworkPolicySchema),
+    network: Type.Optional(ref(NetworkPolicySchema)),
+    secrets: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }), value: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false }), {
+        maxItems: 64,
+        description: 'Secrets for `network.inject`. Write-only: values never enter the sandbox and are never returned, logged or journaled.',
+      }),
+    ),
     workdir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Default cwd of commands (absolute).' })),
+    workspace: Type.Optional(WorkspaceRequestSchema),
   },
   { $id: 'CreateSandboxBody', additionalProperties: false },
 );
@@ -51,7 +83,7 @@ const sandboxInfoProperties = {
   state: SandboxStateSchema,
   failureReason: Type.Union([Type.String(), Type.Null()]),
   resources: ResourcesSchema,
-  network: NetworkPolicySchema,
+  network: ref(NetworkPolicySchema),
   metadata: StringMap,
   envKeys: Type.Array(Type.String(), { description: 'Names of the env vars set (values are never reported).' }),
   createdAt: Type.String({ format: 'date-time' }),
@@ -79,6 +111,7 @@ export const SandboxStatsSchema = Type.Object(
     memoryLimitBytes: Type.Union([Type.Number(), Type.Null()]),
     pids: Type.Integer(),
     diskBytes: Type.Union([Type.Number(), Type.Null()]),
+    networkEgressBytes: Type.Number({ description: 'Bytes the sandbox sent through its egress proxy.' }),
     at: Type.String({ format: 'date-time' }),
   },
   { $id: 'SandboxStats', additionalProperties: false },

@@ -7,10 +7,15 @@ import { ErrorBodySchema } from './common.js';
 import { CommandResultSchema, ExecBodySchema, ProcessFrameSchema, ProcessInfoSchema, SessionFrameSchema, SessionInfoSchema } from './process.js';
 import { CapabilityReportSchema, FileEntrySchema, FileEventSchema, SandboxEventSchema, SnapshotInfoSchema } from './resources.js';
 import { TemplateBuildFrame, TemplateInfoSchema, TemplateRecipeSchema } from './template.js';
-import { CreatedSandboxSchema, CreateSandboxBodySchema, SandboxInfoSchema, SandboxListSchema, SandboxStatsSchema } from './sandbox.js';
+import { CheckpointInfoSchema, CodebaseInfoSchema, CommitResultSchema, WorkspaceChangeSchema } from './workspace.js';
+import { CreatedSandboxSchema, CreateSandboxBodySchema, NetworkPolicySchema, SandboxInfoSchema, SandboxListSchema, SandboxStatsSchema } from './sandbox.js';
+import { NetworkDecisionFrameSchema, NetworkDecisionSchema } from './network.js';
 
 export const SHARED_SCHEMAS: readonly TSchema[] = [
   ErrorBodySchema,
+  NetworkPolicySchema,
+  NetworkDecisionSchema,
+  NetworkDecisionFrameSchema,
   CreateSandboxBodySchema,
   SandboxInfoSchema,
   CreatedSandboxSchema,
@@ -30,4 +35,8 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   TemplateRecipeSchema,
   TemplateInfoSchema,
   TemplateBuildFrame,
+  CodebaseInfoSchema,
+  WorkspaceChangeSchema,
+  CheckpointInfoSchema,
+  CommitResultSchema,
 ];
