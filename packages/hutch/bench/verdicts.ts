@@ -20,7 +20,12 @@ export function computeVerdicts(results: Results, densityN: number): Verdict[] {
   const execRatio = exec ? ratioOf(exec) : undefined;
   out.push(
     exec?.stats && execRatio !== undefined
-      ? { target: 'process tier: exec overhead ≤ 1.5× bare spawn', measured: `${execRatio.toFixed(2)}× (${fmt(exec.stats.p50)} ms vs spawn ${fmt(exec.baseline!.p50)} ms)`, status: execRatio <= 1.5 ? 'MET' : 'MISSED' }
+      ? {
+          target: 'process tier: exec overhead ≤ 1.5× bare spawn',
+          // Spawns interleaved with the execs run slower than on an idle event loop: show both.
+          measured: `${execRatio.toFixed(2)}× (${fmt(exec.stats.p50)} ms vs interleaved spawn ${fmt(exec.baseline!.p50)} ms; ${(exec.stats.p50 / (results.find('2 ', 'host', 'baseline', 'spawn true')?.stats?.p50 ?? NaN)).toFixed(2)}× the spawn measured at the start of the run)`,
+          status: execRatio <= 1.5 ? 'MET' : 'MISSED',
+        }
       : { target: 'process tier: exec overhead ≤ 1.5× bare spawn', measured: 'not run', status: 'NOT MEASURED' },
   );
   const cCreate = row('1 ', 'container', 'engine', 'create→first exec');

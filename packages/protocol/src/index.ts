@@ -27,3 +27,4 @@ export type {
   SnapshotInfo,
   TerminationReason,
 } from './wire.js';
+export type { CheckpointInfo, CodebaseInfo, CommitResult, PermissionLevel, PermissionRule, WorkspaceChange, WorkspacePreset, WorkspaceRequest } from './workspace.js';

@@ -2,6 +2,7 @@
  * Wire types of the native REST API (`/v1`), shared by the server and the SDK. JSON bodies only:
  * bytes travel as base64 inside JSON frames, or raw in file bodies. See docs/api.md for the routes.
  */
+import type { WorkspaceRequest } from './workspace.js';
 
 export type SandboxState = 'creating' | 'running' | 'paused' | 'stopped' | 'failed' | 'destroyed';
 export type TerminationReason = 'exited' | 'signaled' | 'timeout' | 'oom' | 'sandbox_destroyed' | 'lost';
@@ -71,6 +72,8 @@ export interface CreateSandboxBody {
   /** Secrets for `network.inject`; values never enter the sandbox and are never returned. */
   secrets?: SandboxSecret[];
   workdir?: string;
+  /** A codebase mounted copy-on-write under path rules (capability `workspaces`). */
+  workspace?: WorkspaceRequest;
 }
 
 export interface SandboxInfo {

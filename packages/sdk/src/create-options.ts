@@ -1,7 +1,7 @@
 /**
  * Options of `Sandbox.create` (and restore/fork), and their translation to the wire body.
  */
-import type { CreateSandboxBody, NetworkPolicy, Resources, SandboxSecret } from '@hutch/protocol';
+import type { CreateSandboxBody, NetworkPolicy, Resources, SandboxSecret, WorkspaceRequest } from '@hutch/protocol';
 import type { CallOptions, ConnectionOptions } from './connection-config.js';
 
 /** What a new sandbox looks like, plus how to reach the server. */
@@ -29,6 +29,11 @@ export interface SandboxCreateOptions extends ConnectionOptions, CallOptions {
   backend?: string;
   /** Default working directory of processes. */
   workdir?: string;
+  /**
+   * A codebase mounted copy-on-write under path rules (`Codebases.upload` first; capability
+   * `workspaces`). Unknown codebases fail with `codebase_not_found`. See docs/workspaces.md.
+   */
+  workspace?: WorkspaceRequest;
   /** Makes retries safe: a second create with the same key returns the same sandbox. */
   idempotencyKey?: string;
 }
@@ -46,6 +51,7 @@ export function createBody(options: SandboxCreateOptions): CreateSandboxBody {
   if (options.network !== undefined) body.network = options.network;
   if (options.secrets !== undefined) body.secrets = options.secrets;
   if (options.workdir !== undefined) body.workdir = options.workdir;
+  if (options.workspace !== undefined) body.workspace = options.workspace;
   return body;
 }
 

@@ -36,6 +36,7 @@ const CLASSES: Partial<Record<ErrorCode, typeof HutchApiError>> = {
   process_not_found: NotFoundError,
   session_not_found: NotFoundError,
   snapshot_not_found: NotFoundError,
+  codebase_not_found: NotFoundError,
   file_not_found: NotFoundError,
   not_found: NotFoundError,
   invalid_transition: InvalidTransitionError,

@@ -1,6 +1,8 @@
 /** @hutch/sdk: a typed client for a Hutch server. */
 export { CommandHandle } from './command-handle.js';
 export type { CommandHandleOptions, SignalName } from './command-handle.js';
+export { Codebases } from './codebases.js';
+export type { CodebaseReadOptions } from './codebases.js';
 export { Commands, execBody } from './commands.js';
 export type { BackgroundCommandOptions, Command, CommandOptions, ConnectOptions } from './commands.js';
 export { composeSignal, ConnectionConfig, DEFAULT_API_URL, DEFAULT_REQUEST_TIMEOUT_MS } from './connection-config.js';
@@ -35,6 +37,8 @@ export { Sandbox } from './sandbox.js';
 export type { EventsOptions, SandboxConnectOptions, SandboxListOptions } from './sandbox.js';
 export { SandboxSnapshots } from './sandbox-snapshots.js';
 export type { SnapshotKind } from './sandbox-snapshots.js';
+export { SandboxWorkspace } from './sandbox-workspace.js';
+export type { ChangesOptions, CommitOptions, RevertOptions } from './sandbox-workspace.js';
 export { getCapabilities, getHealth } from './server-info.js';
 export type { CapabilityReport, HealthInfo } from './server-info.js';
 export { Session, Sessions } from './sessions.js';
@@ -43,12 +47,17 @@ export { Snapshots } from './snapshots.js';
 export { Template } from './templates.js';
 export type { TemplateInfo, TemplateRecipe, TemplateStep } from './templates.js';
 export type {
+  CheckpointInfo,
+  CodebaseInfo,
+  CommitResult,
   ErrorCode,
   FileEntry,
   FileEvent,
   NetworkDecision,
   NetworkPolicy,
   NetworkRule,
+  PermissionLevel,
+  PermissionRule,
   SandboxSecret,
   SecretInjection,
   ProcessExit,
@@ -62,4 +71,7 @@ export type {
   SessionInfo,
   SnapshotInfo,
   TerminationReason,
+  WorkspaceChange,
+  WorkspacePreset,
+  WorkspaceRequest,
 } from '@hutch/protocol';

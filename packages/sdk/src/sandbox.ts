@@ -1,6 +1,6 @@
 /**
  * `Sandbox`: the SDK's entry point. Create, connect to, list and restore sandboxes; each instance
- * carries `commands`, `files`, `sessions` and `snapshots`, plus the lifecycle verbs (pause, resume,
+ * carries `commands`, `files`, `sessions`, `snapshots` and `workspace`, plus the lifecycle verbs (pause, resume,
  * setTimeout, destroy) and read models (info, stats, events).
  *
  *   const sandbox = await Sandbox.create({ timeoutMs: 60_000 });
@@ -16,6 +16,7 @@ import { Filesystem } from './filesystem.js';
 import type { StreamControlFrame } from './frames.js';
 import { HttpClient } from './http-client.js';
 import { SandboxSnapshots } from './sandbox-snapshots.js';
+import { SandboxWorkspace } from './sandbox-workspace.js';
 import { Sessions } from './sessions.js';
 
 /** Options of `Sandbox.connect`. */
@@ -50,6 +51,8 @@ export class Sandbox {
   readonly files: Filesystem;
   readonly sessions: Sessions;
   readonly snapshots: SandboxSnapshots;
+  /** Changes, checkpoints, revert and commit of a sandbox created with a `workspace`. */
+  readonly workspace: SandboxWorkspace;
   /** The connection settings this sandbox talks through. */
   readonly connectionConfig: ConnectionConfig;
   private latest: SandboxInfo;
@@ -68,6 +71,7 @@ export class Sandbox {
     this.files = new Filesystem(this.http, this.path);
     this.sessions = new Sessions(this.http, this.path);
     this.snapshots = new SandboxSnapshots(this.http, info.id);
+    this.workspace = new SandboxWorkspace(this.http, this.path);
   }
 
   /** The id, under the name E2B users know. */

@@ -5,6 +5,7 @@
  * The backend's own share of each step comes from the timing proxy (engine overhead = the rest).
  */
 import { Sandbox } from '@hutch/sdk';
+import { BARE_BWRAP, timeSpawn } from '../baselines.js';
 import { median, recordingBackend, type BenchContext } from '../context.js';
 import type { Row } from '../report.js';
 import { nowMs, Samples } from '../stats.js';
@@ -17,10 +18,16 @@ export interface LoopSpec {
   create(): Promise<{ id: string; exec(): Promise<void>; destroy(): Promise<void> }>;
 }
 
-/** Runs create → exec → destroy `n` times after `warmup` unrecorded rounds; returns the samples. */
-export async function createExecLoop(spec: LoopSpec, n: number, warmup: number): Promise<Samples> {
+/**
+ * Runs create → exec → destroy `n` times after `warmup` unrecorded rounds; returns the samples.
+ * `baseline`, when given, runs once per round too (series `baseline`), so the raw mechanism is
+ * measured under the same host load as the product, round by round.
+ */
+export async function createExecLoop(spec: LoopSpec, n: number, warmup: number, baseline?: () => Promise<number>): Promise<Samples> {
   const samples = new Samples();
   for (let i = 0; i < warmup + n; i++) {
+    const base = baseline ? await baseline() : undefined;
+    if (base !== undefined && i >= warmup) samples.add('baseline', base);
     const t0 = nowMs();
     const sbx = await spec.create();
     const t1 = nowMs();
@@ -79,9 +86,13 @@ export function httpLoop(tier: Tier): LoopSpec {
   };
 }
 
-/** The baseline for "create → first exec" on a tier, or undefined when it was not measured. */
-export function createBaseline(ctx: BenchContext, tier: string): Row['baseline'] {
-  if (tier === 'process') return { name: 'bare bwrap true', p50: median(ctx.baselines.bwrap) };
+/**
+ * The baseline for "create → first exec" on a tier, or undefined when it was not measured. For the
+ * process tier, `interleaved` (bare bwrap samples taken between the rounds) wins over the samples
+ * taken at the start of the run.
+ */
+export function createBaseline(ctx: BenchContext, tier: string, interleaved?: number[]): Row['baseline'] {
+  if (tier === 'process') return interleaved?.length ? { name: 'bare bwrap true, interleaved', p50: median(interleaved) } : { name: 'bare bwrap true', p50: median(ctx.baselines.bwrap) };
   const crun = ctx.baselines.crun;
   if ('skip' in crun) return undefined;
   return { name: 'bare crun create+start+exec', p50: median(crun.createToExec) };
@@ -90,7 +101,8 @@ export function createBaseline(ctx: BenchContext, tier: string): Row['baseline']
 function addLoopRows(ctx: BenchContext, tier: Tier, via: string, samples: Samples, note?: string): void {
   const { results } = ctx;
   const base = { scenario: SCENARIO_1, tier: tier.name, via, ...(note ? { note } : {}) };
-  results.latency({ ...base, metric: 'create→first exec', baseline: createBaseline(ctx, tier.name) }, samples.get('createToExec'));
+  results.latency({ ...base, metric: 'create→first exec', baseline: createBaseline(ctx, tier.name, samples.get('baseline')) }, samples.get('createToExec'));
+  if (samples.get('baseline').length) results.latency({ ...base, via: 'baseline', metric: 'bare bwrap true, interleaved with the rounds above' }, samples.get('baseline'));
   results.latency({ ...base, metric: 'create (to running)' }, samples.get('create'));
   results.latency({ ...base, metric: 'first exec `true`' }, samples.get('exec'));
   results.latency({ ...base, metric: 'destroy' }, samples.get('destroy'));
@@ -101,7 +113,8 @@ export async function runCreateExec(ctx: BenchContext, tier: Tier, templateReady
   const { options, log, results } = ctx;
   const n = options.iterations;
   log.step(`${SCENARIO_1} on ${tier.name}: engine ×${n}`);
-  const engineSamples = await recordingBackend(tier, () => createExecLoop(engineLoop(tier), n, 3));
+  const bwrap = tier.name === 'process' ? () => timeSpawn(BARE_BWRAP) : undefined;
+  const engineSamples = await recordingBackend(tier, () => createExecLoop(engineLoop(tier), n, 3, bwrap));
   const tierNote = tier.request.template ? `template ${tier.request.template}` : undefined;
   addLoopRows(ctx, tier, 'engine', engineSamples, tierNote);
   const backend = tier.timed.samples;
@@ -121,7 +134,7 @@ export async function runCreateExec(ctx: BenchContext, tier: Tier, templateReady
 
   if (tier.http) {
     log.step(`${SCENARIO_1} on ${tier.name}: http+sdk ×${n}`);
-    addLoopRows(ctx, tier, 'http+sdk', await createExecLoop(httpLoop(tier), n, 3), tierNote);
+    addLoopRows(ctx, tier, 'http+sdk', await createExecLoop(httpLoop(tier), n, 3, bwrap), tierNote);
   } else {
     results.skip(SCENARIO_1, tier.name, `http+sdk: ${tier.httpSkip}`);
   }

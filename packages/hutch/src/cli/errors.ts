@@ -3,6 +3,7 @@
  * an unreachable server gets a hint on how to start one.
  */
 import { ConnectionError, HutchApiError, HutchClientError } from '@hutch/sdk';
+import { HutchError } from '../domain/errors.js';
 
 /** Exit status of a failed command. */
 export const EXIT_FAILURE = 1;
@@ -42,6 +43,11 @@ export function reportError(err: unknown): number {
     } else if (err instanceof HutchApiError && err.code === 'unauthorized') {
       process.stderr.write('hint: pass the API key the server printed on first start with --api-key or HUTCH_API_KEY.\n');
     }
+    return EXIT_FAILURE;
+  }
+  // Local commands (`template import`, `codebase add --local`) throw the server's own errors.
+  if (err instanceof HutchError) {
+    process.stderr.write(`error: ${err.message} (${err.code})\n`);
     return EXIT_FAILURE;
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -5,6 +5,7 @@
  * `error: <message> (<code>)` and exit 1; usage errors exit 2.
  */
 import { Command, CommanderError } from 'commander';
+import { registerCodebaseCommands } from './commands/codebase.js';
 import { registerCpCommand } from './commands/cp.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerNetworkCommands } from './commands/network.js';
@@ -14,6 +15,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerShellCommand } from './commands/shell.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerTemplateCommands } from './commands/template.js';
+import { registerWorkspaceCommands } from './commands/workspace.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 
 /** Version printed by `hutch --version`. */
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   registerNetworkCommands(program);
   registerSnapshotCommands(program);
   registerTemplateCommands(program);
+  registerCodebaseCommands(program);
+  registerWorkspaceCommands(program);
   return program;
 }
 

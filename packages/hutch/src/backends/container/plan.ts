@@ -92,8 +92,8 @@ export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<
   return {
     hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${host}\n`,
     hostname: `${host}\n`,
-    // slirp4netns serves DNS at 10.0.2.3.
-    'resolv.conf': network.mode === 'internet' ? 'nameserver 10.0.2.3\n' : '',
+    // slirp4netns's resolver (answered by the egress proxy through the shim) for any mode with network.
+    'resolv.conf': network.mode === 'none' ? '' : 'nameserver 10.0.2.3\n',
   };
 }
 

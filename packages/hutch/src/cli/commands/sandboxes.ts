@@ -9,10 +9,11 @@ import { formatAge, formatResources, printJson, printTable } from '../output.js'
 import { collectKeyValue, parseDurationMs, parseMemoryMib, parsePositiveInt, parsePositiveNumber } from '../parse.js';
 import { withSpinner } from '../spinner.js';
 import { policyFromFlags, withPolicyFlags } from './network.js';
+import { withWorkspaceFlags, workspaceFromFlags, type WorkspaceFlags } from './workspace.js';
 
 const STATES: SandboxState[] = ['creating', 'running', 'paused', 'stopped', 'failed', 'destroyed'];
 
-interface CreateFlags {
+interface CreateFlags extends WorkspaceFlags {
   template?: string;
   memory?: number;
   cpus?: number;
@@ -34,8 +35,8 @@ interface CreateFlags {
 }
 
 export function registerSandboxCommands(program: Command): void {
-  withPolicyFlags(program
-    .command('create'))
+  withWorkspaceFlags(withPolicyFlags(program
+    .command('create')))
     .description('create a sandbox and print its id')
     .option('-t, --template <name>', 'template to start from')
     .option('-m, --memory <size>', 'memory limit (512, 512m, 2g; default unit MiB)', parseMemoryMib)
@@ -146,6 +147,8 @@ function createOptions(flags: CreateFlags, command: Command): SandboxCreateOptio
   if (flags.backend) options.backend = flags.backend;
   if (flags.workdir) options.workdir = flags.workdir;
   if (flags.idempotencyKey) options.idempotencyKey = flags.idempotencyKey;
+  const workspace = workspaceFromFlags(flags);
+  if (workspace) options.workspace = workspace;
   return options;
 }
 
