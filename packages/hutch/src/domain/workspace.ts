@@ -3,6 +3,7 @@
  * asks for (`WorkspaceRequest`), what a backend mounts (`WorkspaceMounts`) and what the diff API
  * reports (`WorkspaceChange`).
  */
+import type { CheckpointInfo, CommitResult, WorkspaceChange } from '@hutch/protocol';
 
 /** `none`: absent. `view`: listed and stat-able, unreadable. `read`. `write`. */
 export const PERMISSION_LEVELS = ['none', 'view', 'read', 'write'] as const;
@@ -45,31 +46,6 @@ export interface WorkspaceMounts {
   mounts: Array<{ path: string; hostPath: string; writable: boolean }>;
 }
 
-export type ChangeKind = 'added' | 'modified' | 'deleted';
-
-/** One path that differs between a reference (sandbox start, last commit or a checkpoint) and now. */
-export interface WorkspaceChange {
-  /** Relative to the workspace root (`src/a.ts`). */
-  path: string;
-  kind: ChangeKind;
-  type: 'file' | 'dir' | 'symlink';
-  /** Size now (null when deleted). */
-  size: number | null;
-  /** Size in the reference (null when added). */
-  previousSize: number | null;
-  /** Unified diff for text files (absent for binary files, directories, or when too large). */
-  diff?: string;
-}
-
-export interface CheckpointInfo {
-  name: string;
-  createdAt: string;
-  /** Changes since the sandbox started, at the time of the checkpoint. */
-  changeCount: number;
-}
-
-export interface CommitResult {
-  committed: string[];
-  /** Changes not written, with the reason (e.g. the path's rule level is not `write`). */
-  skipped: Array<{ path: string; reason: string }>;
-}
+// The change, checkpoint and commit shapes are the wire's (one definition, in @hutch/protocol).
+export type { CheckpointInfo, CommitResult, WorkspaceChange };
+export type ChangeKind = WorkspaceChange['kind'];

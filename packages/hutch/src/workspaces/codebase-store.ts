@@ -11,21 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, lchown, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { CodebaseInfo } from '@hutch/protocol';
 import { BadRequestError, BackendFailureError, HutchError } from '../domain/errors.js';
 import type { FileEntry } from '../domain/files.js';
 import { USERNS_HOST_BASE } from '../domain/user-namespace.js';
 import type { ConfinedRoot } from '../host/confined-files.js';
 import { listSandboxDir, makeDir, readSandboxFile, removeSandboxPath, statSandboxPath, writeSandboxFile } from '../host/confined-files-ops.js';
 
-export interface CodebaseInfo {
-  id: string;
-  name: string;
-  sizeBytes: number;
-  /** Files, directories and links. */
-  fileCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { CodebaseInfo };
 
 export class CodebaseNotFoundError extends HutchError {
   constructor(idOrName: string) {
