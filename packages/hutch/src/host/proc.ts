@@ -1,9 +1,9 @@
 /**
  * Small readers of /proc used to find and verify sandbox processes from the host: start times
- * (to tell a live init from a reused pid), namespace pids, children, and a cmdline scan that finds
- * a sandbox's processes from its id alone.
+ * (to tell a live init from a reused pid), namespace pids and identities, children, and a cmdline
+ * scan that finds a sandbox's processes from its id alone.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 async function read(path: string): Promise<string | undefined> {
   try {
@@ -89,4 +89,13 @@ export async function namespaceInits(pids: number[]): Promise<number[]> {
     if (fields.length > 1 && fields[fields.length - 1] === '1') inits.push(pid);
   }
   return inits;
+}
+
+/** The network namespace of host `pid` (`net:[<inode>]`), or undefined if gone. */
+export async function networkNamespace(pid: number | 'self'): Promise<string | undefined> {
+  try {
+    return await readlink(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
 }

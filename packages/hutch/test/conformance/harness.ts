@@ -18,6 +18,12 @@ export interface ConformanceOptions {
   reopen: () => Promise<IsolationBackend>;
   /** Extra spec fields (e.g. a template root) for every sandbox the suite creates. */
   spec?: Partial<SandboxSpec>;
+  /**
+   * Starts a TCP service on `port` of the sandbox's loopback that answers each connection's first
+   * line `x` with `pong x` and then closes it; resolves once it listens. Default: a Perl one-liner
+   * run through `exec` (ports.ts). A backend whose exec cannot run Perl (the fake) passes its own.
+   */
+  startLineService?: (backend: IsolationBackend, sandboxId: string, port: number) => Promise<void>;
 }
 
 export interface Suite {

@@ -11,6 +11,7 @@ import { execCases } from './exec.js';
 import { filesCases } from './files.js';
 import type { ConformanceOptions, Suite } from './harness.js';
 import { lifecycleCases } from './lifecycle.js';
+import { portCases } from './ports.js';
 import { recoveryCases } from './recovery.js';
 import { snapshotCases } from './snapshots.js';
 
@@ -44,6 +45,7 @@ export function runConformance(options: ConformanceOptions & { skipReason?: stri
     execCases(suite);
     filesCases(suite);
     snapshotCases(suite);
+    portCases(suite);
     recoveryCases(suite);
   });
 }

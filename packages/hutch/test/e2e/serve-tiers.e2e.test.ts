@@ -1,11 +1,14 @@
 /**
  * `hutch serve` end to end on the real tiers, as a user runs it: the default (process tier) and
  * `--backend container`, each driven through @hutch/sdk from the `base` template: python3, sudo,
- * git as user `user` in /home/user, files, and a session.
+ * git as user `user` in /home/user, files, and a session; on the container tier also the port
+ * proxy (E2B's `E2b-Sandbox-Id`/`E2b-Sandbox-Port` headers and `Host: <port>-<id>.<domain>`) to a
+ * service bound to the container's loopback.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +65,45 @@ async function exerciseBase(connection: { apiUrl: string; apiKey: string }, opti
   }
 }
 
+/** GET `path` from the server with an explicit Host header (fetch does not let a caller set Host). */
+function getWithHost(apiUrl: string, path: string, host: string): Promise<{ status: number; body: string }> {
+  const url = new URL(apiUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/** A python3 http.server on the sandbox's loopback, reached through the server's port proxy both ways. */
+async function exercisePortProxy(connection: { apiUrl: string; apiKey: string }): Promise<void> {
+  const sandbox = await Sandbox.create({ ...connection, timeoutMs: 120_000 });
+  try {
+    await sandbox.files.write('/home/user/site/hello.txt', 'served from the sandbox\n');
+    let listening!: () => void;
+    const ready = new Promise<void>((resolve) => (listening = resolve));
+    const server = await sandbox.commands.run('python3 -u -m http.server 8000 --bind 127.0.0.1 --directory /home/user/site', {
+      background: true,
+      onStdout: (text) => text.includes('Serving HTTP') && listening(),
+    });
+    await ready;
+    const byHeaders = await fetch(`${connection.apiUrl}/hello.txt`, { headers: { 'E2b-Sandbox-Id': sandbox.id, 'E2b-Sandbox-Port': '8000' } });
+    assert.equal(byHeaders.status, 200);
+    assert.equal(await byHeaders.text(), 'served from the sandbox\n');
+    assert.deepEqual(await getWithHost(connection.apiUrl, '/hello.txt', `8000-${sandbox.id}.localhost`), { status: 200, body: 'served from the sandbox\n' });
+    const closed = await fetch(`${connection.apiUrl}/`, { headers: { 'E2b-Sandbox-Id': sandbox.id, 'E2b-Sandbox-Port': '8001' } });
+    assert.equal(closed.status, 502);
+    assert.equal(((await closed.json()) as { message: string }).message, 'The sandbox is running but port is not open');
+    await server.kill();
+  } finally {
+    await sandbox.destroy();
+  }
+}
+
 describe('hutch serve on the real tiers', () => {
   it('serves the process tier by default (base template through the SDK)', async (t) => {
     const reason = await processTierUnavailable();
@@ -73,5 +115,11 @@ describe('hutch serve on the real tiers', () => {
     const reason = await containerSkipReason();
     if (reason) return t.skip(reason);
     await withServer('container', (connection) => exerciseBase(connection));
+  });
+
+  it('proxies a port of a container sandbox (E2B headers and Host routing)', async (t) => {
+    const reason = await containerSkipReason();
+    if (reason) return t.skip(reason);
+    await withServer('container', exercisePortProxy);
   });
 });

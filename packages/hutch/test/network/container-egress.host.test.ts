@@ -1,9 +1,12 @@
 /**
  * Network policy on the container tier: the same slirp4netns + shim + egress proxy path as the
- * process tier, against the test namespace's servers. The base template has bash but no curl, so
- * requests go through bash's /dev/tcp.
+ * process tier, against the test namespace's servers. Plain HTTP goes through bash's /dev/tcp (the
+ * request is written by hand); HTTPS through the template's curl and Python, trusting only the
+ * system bundle, which a sandbox with secrets gets from its own egress CA (bound read-only).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createContainerBackend } from '../../src/backends/container/index.js';
 import type { NetworkPolicy } from '../../src/domain/sandbox.js';
@@ -63,6 +66,37 @@ describe('network policy on the container tier (host, test namespace)', { skip }
     assert.ok(log.some((d) => d.host === 'allowed.test' && d.verdict === 'allow' && d.injected?.includes('KEY')));
     assert.ok(log.some((d) => d.ip === net.hostIp && d.rule === 'host_guard'));
     assert.ok((await backend.stats(id)).networkEgressBytes > 0);
+  });
+
+  it('injects a secret over HTTPS through the sandbox CA; neither the secret nor the CA key enters the container', async () => {
+    const inject = [{ host: 'allowed.test', header: 'Authorization', value: 'Bearer {{secret:API_TOKEN}}' }];
+    const id = await sandbox({ mode: 'rules', rules: [{ action: 'allow', domain: 'allowed.test' }], inject }, [{ name: 'API_TOKEN', value: SECRET }]);
+    const before = net.requests.length;
+    // No -k, no --cacert: curl and Python trust the system bundle, nothing else.
+    const py = `import urllib.request; print(urllib.request.urlopen("https://allowed.test/py", timeout=10).read().decode(), end="")`;
+    const r = await run(backend, id, { shell: `curl -sS --max-time 10 https://allowed.test/tls; python3 -c '${py}'` });
+    assert.equal(r.stdout, 'hello allowed.test over https\nhello allowed.test over https\n', r.stderr);
+    const got = net.requests.slice(before);
+    assert.equal(got.find((q) => q.path === '/tls')?.headers.authorization, `Bearer ${SECRET}`);
+    assert.equal(got.find((q) => q.path === '/py')?.headers.authorization, `Bearer ${SECRET}`);
+    const log = await backend.networkDecisions!(id);
+    assert.ok(log.some((d) => d.host === 'allowed.test' && d.port === 443 && d.injected?.includes('API_TOKEN')));
+
+    // The trusted bundle is the host's roots plus this sandbox's CA certificate, and read-only even to root.
+    const caCert = readFileSync(join(dataDir, 'sandboxes', id, 'egress-ca', 'ca.crt'), 'utf8').trim();
+    const bundle = await run(backend, id, { shell: 'cat /etc/ssl/certs/ca-certificates.crt' });
+    assert.ok(bundle.stdout.trim().endsWith(caCert));
+    const write = await run(backend, id, { shell: 'echo x >> /etc/ssl/certs/ca-certificates.crt', user: 'root' });
+    assert.notEqual(write.exit.exitCode, 0);
+    // Inside: env, /proc of every process, every file in the usual places; no private key anywhere.
+    const inside = await run(backend, id, {
+      shell: `env; cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n'; echo ==files==; grep -rl -e "${SECRET.slice(0, 16)}" -e "PRIVATE KEY" /etc /home /root /tmp /workspace /run /var /proc/*/environ 2>/dev/null; echo done`,
+      user: 'root',
+    });
+    assert.match(inside.stdout, /done\n$/);
+    assert.deepEqual(inside.stdout.split('\n').filter((l) => l.includes(SECRET) && !l.includes('grep -rl')), []);
+    const files = inside.stdout.slice(inside.stdout.indexOf('==files==\n') + 10).split('\n').filter((l) => l && l !== 'done');
+    assert.deepEqual(files, [], 'no file or process environment holds the secret or a private key');
   });
 
   it('applies a policy change to new connections', async () => {

@@ -1,7 +1,8 @@
 /**
  * Host probe for the container tier: the OCI runtime (crun, runc or runsc) and its version,
  * overlayfs, user namespaces, root, the cgroup layout and whether crun needs the hybrid-mode
- * workaround, unshare, slirp4netns, perl (the prelude slirp4netns joins cgroups with) and tar.
+ * workaround, unshare, slirp4netns, perl (the prelude slirp4netns joins cgroups with), nsenter
+ * (the port-forward relay joins the container's network namespace with it) and tar.
  * `reportFromProbe` turns the facts into the capability report without touching the host.
  */
 import { ensureShim } from '../../host/egress/shim.js';
@@ -25,6 +26,7 @@ export interface ContainerTools {
   unshare: string;
   slirp4netns: string;
   perl: string;
+  nsenter: string;
   tar: string;
 }
 
@@ -35,6 +37,7 @@ export const DEFAULT_TOOLS: ContainerTools = {
   unshare: '/usr/bin/unshare',
   slirp4netns: '/usr/bin/slirp4netns',
   perl: '/usr/bin/perl',
+  nsenter: '/usr/bin/nsenter',
   tar: '/usr/bin/tar',
 };
 
@@ -54,6 +57,8 @@ export interface ContainerProbe {
   /** The egress shim is built (or was built now): network goes only through the egress proxy. */
   egressShim?: boolean;
   perl: boolean;
+  /** nsenter exists: port forwarding (a relay in the container's network namespace). */
+  nsenter: boolean;
   tar: boolean;
   cgroups: CgroupLayout;
   /** Mount point of a cgroup2 beside v1 hierarchies (hybrid layout), which crun 1.x refuses. */
@@ -114,6 +119,7 @@ export async function probeHost(tools: ContainerTools, wanted?: RuntimeKind): Pr
     slirp4netns: await executable(tools.slirp4netns),
     egressShim: await ensureShim(),
     perl: await executable(tools.perl),
+    nsenter: await executable(tools.nsenter),
     tar: await executable(tools.tar),
     cgroups: process.platform === 'linux' ? await detectCgroupLayout().catch((): CgroupLayout => ({ mode: 'none' })) : { mode: 'none' },
     hybridCgroup2: hybridCgroup2Mount(mountinfo),
@@ -146,6 +152,7 @@ export function reportFromProbe(probe: ContainerProbe): CapabilityReport {
   if (canFreeze(cg)) caps.push('lifecycle.pause');
   // Network exists only through the egress proxy: without the shim, no network at all.
   if (probe.slirp4netns && probe.perl && probe.egressShim) caps.push('network.internet', 'network.egress_rules');
+  if (probe.nsenter) caps.push('network.port_forward');
   if (probe.tar) caps.push('snapshot.filesystem', 'snapshot.export');
   const notes: Record<string, string> = {
     runtime: `${probe.runtime} ${probe.runtimeVersion ?? 'missing'}`,
@@ -153,7 +160,7 @@ export function reportFromProbe(probe: ContainerProbe): CapabilityReport {
     userns: 'ids 0-65535 mapped to host 100000-165535',
     templates: 'a template root is required (spec.rootfsPath; the engine passes one for every template, e.g. base)',
     'limits.disk': 'not enforced (the writable layer is a host directory)',
-    'network.port_forward': 'not offered',
+    'network.port_forward': probe.nsenter ? "a relay joins the container's network namespace (nsenter) and connects to its loopback" : 'not offered: nsenter (util-linux) is missing',
     'snapshot.memory': 'not offered (crun here is built without CRIU)',
   };
   if (probe.runtime === 'crun' && probe.hybridCgroup2) notes.hybrid = `cgroup v1 with a cgroup2 at ${probe.hybridCgroup2}: each crun call runs in a private mount namespace without it`;

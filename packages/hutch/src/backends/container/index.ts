@@ -19,6 +19,7 @@ import {
 import { DEFAULT_TOOLS, missingPrerequisites, probeHost, reportFromProbe, type ContainerProbe, type ContainerTools } from './capabilities.js';
 import { getSandbox, runtimeRecord, withLock, type ContainerContext } from './context.js';
 import { execInSandbox } from './exec.js';
+import { connectSandboxPort } from './ports.js';
 import { createSandbox, destroySandbox, pauseSandbox, startSandbox, stopSandbox } from './lifecycle.js';
 import { runtimeRoot, type RuntimeKind } from './plan.js';
 import { adoptSandbox, reclaimSandbox } from './recovery.js';
@@ -191,6 +192,10 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
     },
     async importSnapshot(expected, data) {
       return importSnapshotFile(await context(), expected, data);
+    },
+
+    async connectPort(id, port, opts) {
+      return connectSandboxPort(await context(), id, port, opts?.signal);
     },
 
     async updateNetwork(id, policy) {

@@ -1,7 +1,8 @@
 /**
- * Sandbox lifecycle for the container tier: create (dirs, generated /etc, the overlay root mounted,
- * `config.json`; nothing launched), start (`run --detach`, then the network), stop (`delete -f`,
- * files kept), pause/resume (cgroup freezer), destroy (`delete -f`, cgroups, overlay, dirs).
+ * Sandbox lifecycle for the container tier: create (dirs, generated /etc, the egress CA and trust
+ * bundle when the sandbox has secrets, the overlay root mounted, `config.json`; nothing launched),
+ * start (`run --detach`, then the network), stop (`delete -f`, files kept), pause/resume (cgroup
+ * freezer), destroy (`delete -f`, cgroups, overlay, dirs).
  */
 import { chmod, chown, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,10 +14,10 @@ import { canFreeze, cgroupPids, isFrozen, killAll, removeCgroupDirs, setFrozen }
 import { cgroupProcsFiles } from '../../host/cgroup-plan.js';
 import { mountOverlay, unmountOverlay } from '../../host/overlay.js';
 import { processStartTime } from '../../host/proc.js';
-import { startNetwork } from './network.js';
+import { prepareCa, startNetwork } from './network.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
 import { runtimeFailed } from './errors.js';
-import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, type ContainerPaths } from './plan.js';
+import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, wantsSandboxCa, type ContainerPaths } from './plan.js';
 import { runtimeCall, runtimeRunDetached, runtimeState } from './runtime.js';
 
 /**
@@ -27,7 +28,6 @@ import { runtimeCall, runtimeRunDetached, runtimeState } from './runtime.js';
 export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fill?: (paths: ContainerPaths) => Promise<void>): Promise<ContainerSandbox> {
   const problem = checkSpec(spec);
   if (problem) throw new BadRequestError(problem);
-  if (spec.network.exposedPorts?.length) throw new CapabilityMissingError('network.port_forward', 'container', 'expose ports');
   const rootfsPath = spec.rootfsPath ?? (await ctx.defaultRootfsPath?.());
   if (!rootfsPath) throw new BadRequestError('The container backend needs a template root filesystem: create the sandbox from a template (for example "base").');
   if (!(await lstat(rootfsPath).catch(() => undefined))?.isDirectory()) throw new BadRequestError('The template root filesystem does not exist.');
@@ -36,16 +36,18 @@ export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fi
   const fullSpec: SandboxSpec = { ...spec, rootfsPath };
   await mkdir(join(ctx.dataDir, 'sandboxes'), { recursive: true, mode: 0o711 });
   await mkdir(paths.dir, { mode: 0o711 });
-  const sandbox: ContainerSandbox = { id: spec.id, spec: fullSpec, paths, mounts: planMountTable(paths, spec.workspace), state: 'created', processes: new Map() };
+  const caBundle = wantsSandboxCa(spec);
+  const sandbox: ContainerSandbox = { id: spec.id, spec: fullSpec, paths, mounts: planMountTable(paths, spec.workspace, caBundle), state: 'created', processes: new Map() };
   ctx.sandboxes.set(spec.id, sandbox);
   try {
     for (const dir of [join(paths.dir, 'root'), paths.upper, paths.work, paths.merged, paths.etc]) await mkdir(dir, { mode: 0o755 });
     await mkdir(paths.execDir, { mode: 0o700 });
     await chown(paths.upper, USERNS_HOST_BASE, USERNS_HOST_BASE);
     for (const [name, content] of Object.entries(planEtcFiles(spec.id, spec.network))) await writeFile(join(paths.etc, name), content, { mode: 0o644 });
+    await prepareCa(sandbox);
     // The spec holds env values that may be secrets: readable by root only.
     await writeFile(paths.specFile, JSON.stringify(fullSpec), { mode: 0o600 });
-    await writeFile(paths.config, JSON.stringify(planOciConfig({ id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges, ...(spec.workspace ? { workspace: spec.workspace } : {}) })), { mode: 0o600 });
+    await writeFile(paths.config, JSON.stringify(planOciConfig({ id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges, caBundle, ...(spec.workspace ? { workspace: spec.workspace } : {}) })), { mode: 0o600 });
     await fill?.(paths);
     await mountOverlay(rootfsPath, paths);
     await prepareRoot(paths.merged);

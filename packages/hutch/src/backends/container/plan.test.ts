@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { CLONE_NEW_MASK, DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
 import { hybridCgroup2Mount } from './capabilities.js';
 import {
-  CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, containerPaths, planExecProcess, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
+  CA_BUNDLE_PATH, CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, containerPaths, planExecProcess, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
+  wantsSandboxCa,
 } from './plan.js';
 
 const paths = containerPaths('/data', 'sbx_1');
@@ -84,5 +85,20 @@ describe('container plan', () => {
     const table = planMountTable(paths);
     assert.deepEqual(table[0], { kind: 'bind', path: '/', hostPath: '/data/sandboxes/sbx_1/root/merged', writable: true });
     assert.ok(table.some((m) => m.kind === 'bind' && m.path === '/etc/hosts' && !m.writable));
+  });
+
+  it('binds the trust bundle read-only over the system bundle only for a sandbox with secrets, never the CA dir', () => {
+    assert.equal(wantsSandboxCa({ secrets: [{ name: 'K', value: 'v' }] }), true);
+    assert.equal(wantsSandboxCa({ secrets: [] }), false);
+    assert.equal(wantsSandboxCa({}), false);
+    const plain = planOciConfig({ id: 'sbx_1', paths, resources: {}, noNewPrivileges: false }) as any;
+    assert.ok(!plain.mounts.some((m: { destination: string }) => m.destination === CA_BUNDLE_PATH));
+    const config = planOciConfig({ id: 'sbx_1', paths, resources: {}, noNewPrivileges: false, caBundle: true }) as any;
+    const bundle = config.mounts.find((m: { destination: string }) => m.destination === CA_BUNDLE_PATH);
+    assert.deepEqual(bundle, { destination: '/etc/ssl/certs/ca-certificates.crt', type: 'bind', source: '/data/sandboxes/sbx_1/etc/ca-certificates.crt', options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+    assert.ok(!JSON.stringify(config.mounts).includes('egress-ca'), 'the CA key dir is never mounted');
+    const table = planMountTable(paths, undefined, true);
+    assert.ok(table.some((m) => m.kind === 'bind' && m.path === CA_BUNDLE_PATH && m.hostPath === '/data/sandboxes/sbx_1/etc/ca-certificates.crt' && !m.writable));
+    assert.ok(!planMountTable(paths).some((m) => m.path === CA_BUNDLE_PATH));
   });
 });

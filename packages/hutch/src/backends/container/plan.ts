@@ -1,7 +1,8 @@
 /**
- * Pure planning for the container tier: sandbox spec → host paths, OCI `config.json`, the seccomp
- * profile, the per-exec OCI process, runtime argv (with the hybrid-cgroup wrapper for crun) and
- * the mount table the files API resolves through. Nothing here touches the filesystem or spawns.
+ * Pure planning for the container tier: sandbox spec → host paths, OCI `config.json` (with the
+ * sandbox's trust bundle over the system one when it has secrets), the seccomp profile, the
+ * per-exec OCI process, runtime argv (with the hybrid-cgroup wrapper for crun) and the mount table
+ * the files API resolves through. Nothing here touches the filesystem or spawns.
  */
 import type { WorkspaceMounts } from '../../domain/workspace.js';
 import { join } from 'node:path';
@@ -87,6 +88,20 @@ export function sandboxHostname(sandboxId: string): string {
   return sandboxId.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
 }
 
+/**
+ * The system CA bundle (Debian's, read by curl, OpenSSL, Python `ssl`). A sandbox with secrets gets
+ * the generated bundle (host roots + the sandbox's egress CA) bound read-only over it, so the
+ * egress proxy can terminate TLS for hosts with injections. The CA key is never mounted.
+ */
+export const CA_BUNDLE_PATH = '/etc/ssl/certs/ca-certificates.crt';
+/** The generated bundle's name in the sandbox's host `etc` dir. */
+export const CA_BUNDLE_FILE = 'ca-certificates.crt';
+
+/** Whether the sandbox gets its own egress CA and trust bundle: only when it has secrets to inject. */
+export function wantsSandboxCa(spec: Pick<SandboxSpec, 'secrets'>): boolean {
+  return (spec.secrets?.length ?? 0) > 0;
+}
+
 export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<(typeof GENERATED_ETC)[number], string> {
   const host = sandboxHostname(sandboxId);
   return {
@@ -102,10 +117,11 @@ export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<
  * template), the generated /etc files read-only, /proc, /dev and /sys the container's own kernel
  * views (not served from the host).
  */
-export function planMountTable(paths: ContainerPaths, workspace?: WorkspaceMounts): MountEntry[] {
+export function planMountTable(paths: ContainerPaths, workspace?: WorkspaceMounts, caBundle = false): MountEntry[] {
   return [
     { kind: 'bind', path: '/', hostPath: paths.merged, writable: true },
     ...GENERATED_ETC.map((name): MountEntry => ({ kind: 'bind', path: `/etc/${name}`, hostPath: join(paths.etc, name), writable: false })),
+    ...(caBundle ? [{ kind: 'bind' as const, path: CA_BUNDLE_PATH, hostPath: join(paths.etc, CA_BUNDLE_FILE), writable: false }] : []),
     { kind: 'proc', path: '/proc' },
     { kind: 'dev', path: '/dev' },
     { kind: 'proc', path: '/sys' },
@@ -178,6 +194,8 @@ export interface OciConfigInput {
   arch?: string;
   /** A codebase's binds (engine-prepared). */
   workspace?: WorkspaceMounts;
+  /** Bind the generated trust bundle (host roots + the sandbox CA) read-only over `CA_BUNDLE_PATH`. */
+  caBundle?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -212,6 +230,7 @@ export function planOciConfig(input: OciConfigInput): Record<string, unknown> {
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       ...GENERATED_ETC.map((name) => ro(`/etc/${name}`, join(paths.etc, name))),
+      ...(input.caBundle ? [ro(CA_BUNDLE_PATH, join(paths.etc, CA_BUNDLE_FILE))] : []),
       ...planWorkspaceMounts(input.workspace),
     ],
     linux: {

@@ -14,7 +14,7 @@ import { mountOverlay } from '../../host/overlay.js';
 import { processStartTime } from '../../host/proc.js';
 import { runtimeRecord, type ContainerContext, type ContainerSandbox } from './context.js';
 import { removeSandboxResources } from './lifecycle.js';
-import { CONTAINER_ID_PATTERN, containerPaths, planMountTable } from './plan.js';
+import { CONTAINER_ID_PATTERN, containerPaths, planMountTable, wantsSandboxCa } from './plan.js';
 import { runtimeCall, runtimeState } from './runtime.js';
 
 /** Re-attaches to `sandboxId` or reports it gone. */
@@ -26,7 +26,7 @@ export async function adoptSandbox(ctx: ContainerContext, sandboxId: string): Pr
   const spec = await readFile(paths.specFile, 'utf8').then((t) => JSON.parse(t) as SandboxSpec, () => undefined);
   if (!spec?.rootfsPath || !(await stat(paths.upper).catch(() => undefined))) return { status: 'gone', reason: 'its files no longer exist' };
   await mountOverlay(spec.rootfsPath, paths);
-  const sandbox: ContainerSandbox = { id: sandboxId, spec, paths, mounts: planMountTable(paths, spec.workspace), state: 'stopped', processes: new Map() };
+  const sandbox: ContainerSandbox = { id: sandboxId, spec, paths, mounts: planMountTable(paths, spec.workspace, wantsSandboxCa(spec)), state: 'stopped', processes: new Map() };
   const state = await runtimeState(ctx, sandboxId);
   if (state && (state.status === 'running' || state.status === 'paused') && state.pid > 0) {
     sandbox.initPid = state.pid;

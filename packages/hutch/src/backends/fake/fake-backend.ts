@@ -409,6 +409,7 @@ export class FakeBackend implements IsolationBackend {
   async connectPort(id: string, port: number): Promise<Duplex> {
     this.record('connectPort');
     this.need('network.port_forward', 'connect to a port in a sandbox');
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BadRequestError(`${port} is not a TCP port number.`, { port });
     const sandbox = this.sandbox(id);
     if (sandbox.state !== 'running') throw new InvalidTransitionError(sandbox.state, 'running', 'connect to a port in');
     const listener = this.world.listeners.get(`${id}:${port}`);
