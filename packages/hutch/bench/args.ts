@@ -6,16 +6,20 @@
  *   --clients <count>  concurrency: parallel clients (default 50)
  *   --iterations <k>   create→exec→destroy and warm-pool iterations (default 100; quick 15)
  *   --exec <k>         exec round-trip iterations (default 200; quick 30)
- *   --only <list>      comma-separated scenarios: 1,2,3,4,5,6,profile (default all)
+ *   --only <list>      comma-separated scenarios: 1,2,3,4,5,6,profile,microvm (default all)
  *   --no-template      skip the `base` template variant of scenario 1
  *   --out <file>       JSON output (default bench/results/latest.json under the repo root)
  *   --verbose          show template build output
+ *
+ * The `microvm` scenario runs only when HUTCH_MICROVM_ACCEL is set (`tcg` is the explicit opt-in
+ * to emulation) or the host has usable KVM; its sample sizes are fixed by mode (quick: 3 cold
+ * boots, 3 restores, 4 idle VMs; full: 5, 5, 8) because one TCG boot takes seconds.
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions } from './context.js';
 
-const ALL = ['1', '2', '3', '4', '5', '6', 'profile'];
+const ALL = ['1', '2', '3', '4', '5', '6', 'profile', 'microvm'];
 
 /** The repository root (this file runs from packages/hutch/dist/bench/). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
@@ -38,6 +42,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     execIterations: quick ? 30 : 200,
     densityConcurrency: 4,
     snapshotRounds: quick ? 1 : 5,
+    microvm: quick ? { coldBoots: 3, restores: 3, idleVms: 4 } : { coldBoots: 5, restores: 5, idleVms: 8 },
     only: new Set(ALL),
     template: true,
     verbose: false,

@@ -31,11 +31,11 @@ export async function closeTiers(tiers: readonly Tier[], log: BenchLog): Promise
   for (const tier of tiers) {
     await destroyAll(tier, log).catch((err: Error) => log.step(`cleanup: ${tier.name}: ${err.message}`));
     await tier.close().catch((err: Error) => log.step(`cleanup: closing ${tier.name}: ${err.message}`));
-    let found = await findLeaks(tier.backendDir, tier.timed.ids);
+    let found = await findLeaks(tier.backendDir, tier.timed.ids, tier.instanceDirs);
     if (leakCount(found) > 0) {
       log.step(`cleanup: ${tier.name} left ${leakCount(found)} item(s); reclaiming`);
       for (const id of tier.timed.ids) await tier.timed.backend.reclaim(id, {}).catch(() => undefined);
-      found = await findLeaks(tier.backendDir, tier.timed.ids);
+      found = await findLeaks(tier.backendDir, tier.timed.ids, tier.instanceDirs);
     }
     leaks[tier.name] = found;
   }

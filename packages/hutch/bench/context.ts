@@ -21,7 +21,9 @@ export interface BenchOptions {
   densityConcurrency: number;
   /** Snapshot/restore rounds. */
   snapshotRounds: number;
-  /** Scenarios to run (1..6 and `profile`). */
+  /** microVM scenario sizes: cold boots, restores from one memory snapshot, idle VMs for density. */
+  microvm: { coldBoots: number; restores: number; idleVms: number };
+  /** Scenarios to run (1..6, `profile` and `microvm`). */
   only: Set<string>;
   /** Also measure sandboxes from the `base` template. */
   template: boolean;

@@ -132,8 +132,13 @@ export function leakCount(leaks: Leaks): number {
   return leaks.processes.length + leaks.mounts.length + leaks.cgroupDirs.length + leaks.netns.length + leaks.sandboxDirs.length;
 }
 
-/** Everything of `ids` (or under `backendDir`) still on the host. */
-export async function findLeaks(backendDir: string, ids: ReadonlySet<string>): Promise<Leaks> {
+/**
+ * Everything of `ids` (or under `backendDir`) still on the host. `instanceDirs` are the
+ * subdirectories of `backendDir` that hold one entry per sandbox or snapshot (`sandboxes` on the
+ * process and container tiers; `vms`, `snapshots` and the bench's own `bare` on the microVM tier).
+ * Processes are found by `backendDir` in their command line (every QEMU names its sockets there).
+ */
+export async function findLeaks(backendDir: string, ids: ReadonlySet<string>, instanceDirs: readonly string[] = ['sandboxes']): Promise<Leaks> {
   const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
   const mounts = mountinfo.split('\n').filter((l) => l.includes(`${backendDir}/`) || [...ids].some((id) => l.includes(id)));
   const cgroupDirs: string[] = [];
@@ -143,7 +148,10 @@ export async function findLeaks(backendDir: string, ids: ReadonlySet<string>): P
     for (const name of await readdir(dir).catch(() => [] as string[])) if (ids.has(name)) cgroupDirs.push(join(dir, name));
   }
   const netns = existsSync('/run/netns') ? (await readdir('/run/netns')).filter((n) => [...ids].some((id) => n.includes(id))) : [];
-  const sandboxes = join(backendDir, 'sandboxes');
-  const sandboxDirs = existsSync(sandboxes) ? (await readdir(sandboxes)).map((n) => join(sandboxes, n)) : [];
+  const sandboxDirs: string[] = [];
+  for (const sub of instanceDirs) {
+    const dir = join(backendDir, sub);
+    if (existsSync(dir)) sandboxDirs.push(...(await readdir(dir)).map((n) => join(dir, n)));
+  }
   return { processes: await processesMentioning(`${backendDir}/`), mounts, cgroupDirs, netns, sandboxDirs };
 }

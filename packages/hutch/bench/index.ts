@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick | --n 1000 | --only 1,2 ...]`: Hutch's benchmark harness. Runs every
  * scenario on every tier this machine supports, each beside its raw baseline measured in the same
  * run, prints a table on stdout (progress on stderr) and writes bench/results/latest.json.
- * Scenarios live in scenarios/, one per file; options are documented in args.ts.
+ * Scenarios live in scenarios/, one per file; options are documented in args.ts. The microVM tier
+ * runs only its own scenario (`microvm`), and only with HUTCH_MICROVM_ACCEL set or usable KVM.
  *
  * Everything runs under a fresh scratch directory in /var/tmp (mode 0711, so the sandboxes' host
  * uid 100000 can traverse it) that is removed at the end, after every sandbox is destroyed and
@@ -10,9 +11,7 @@
  */
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BARE_BWRAP, crunSkipReason, HOST_1MB, measureCrun, sampleSpawn } from './baselines.js';
 import { parseArgs, UsageError } from './args.js';
 import { closeTiers, removeRoot } from './cleanup.js';
@@ -24,11 +23,13 @@ import { renderSkips, renderTable, renderVerdicts, Results } from './report.js';
 import { runConcurrency } from './scenarios/concurrency.js';
 import { runCreateExec, SCENARIO_1 } from './scenarios/create-exec.js';
 import { runDensity } from './scenarios/density.js';
+import { runMicrovm, SCENARIO_MICROVM } from './scenarios/microvm.js';
 import { addExecBaselineRows, runExec } from './scenarios/exec.js';
 import { runSnapshot } from './scenarios/snapshot.js';
 import { runWarmPool } from './scenarios/warm-pool.js';
 import { nowMs } from './stats.js';
-import { containerBackend, openTier, processBackend, type Tier } from './tiers.js';
+import { containerBackend, microvmBackend, openTier, processBackend, type Tier } from './tiers.js';
+import { microvmLabel } from './vm-figures.js';
 import { computeVerdicts } from './verdicts.js';
 
 async function measureBaselines(options: BenchOptions, root: string, log: BenchLog): Promise<Baselines> {
@@ -100,6 +101,37 @@ async function runScenarios(ctx: BenchContext, tiers: Tier[]): Promise<void> {
   }
 }
 
+/**
+ * The microVM tier (its own engine, `base` template), or undefined with a skip row saying why:
+ * it runs only with HUTCH_MICROVM_ACCEL set (`tcg` opts in to emulation) or usable KVM.
+ */
+async function openMicrovm(ctx: BenchContext, maxSandboxes: number): Promise<{ tier: Tier; accel: string } | undefined> {
+  const found = await microvmBackend(ctx.root);
+  if ('skip' in found) {
+    ctx.log.step(`microvm tier skipped: ${found.skip}`);
+    ctx.results.skip(SCENARIO_MICROVM, 'microvm', found.skip);
+    return undefined;
+  }
+  try {
+    const tier = await openTier('microvm', found.backend, found.dir, { root: ctx.root, maxSandboxes, log: ctx.log, template: 'base', instanceDirs: ['vms', 'snapshots', 'bare'] });
+    return { tier, accel: found.accel };
+  } catch (err) {
+    ctx.log.step(`microvm tier skipped: ${(err as Error).message}`);
+    ctx.results.skip(SCENARIO_MICROVM, microvmLabel(found.accel), `could not open: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+async function runMicrovmStep(ctx: BenchContext, tier: Tier, accel: string): Promise<void> {
+  try {
+    ctx.results.report.details[`microvm.${accel}`] = await runMicrovm(ctx, tier, accel);
+  } catch (err) {
+    const message = `${SCENARIO_MICROVM} on ${microvmLabel(accel)} failed: ${(err as Error).stack ?? String(err)}`;
+    ctx.log.step(message);
+    ctx.results.report.errors.push(message);
+  }
+}
+
 async function main(): Promise<number> {
   let options: BenchOptions;
   try {
@@ -128,14 +160,18 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const baselines = await measureBaselines(options, root, log);
+    // The process/container scenarios and their baselines only when one of them is selected.
+    const classic = [...options.only].some((s) => s !== 'microvm');
+    const baselines = classic ? await measureBaselines(options, root, log) : { spawnTrue: [], spawn1Mb: [], bwrap: [], crun: { skip: 'not selected (--only)' } };
     const ctx: BenchContext = { options, log, results, root, baselines, interrupted };
-    addCreateBaselineRows(ctx);
-    addExecBaselineRows(ctx);
+    if (classic) {
+      addCreateBaselineRows(ctx);
+      addExecBaselineRows(ctx);
+    }
     const maxSandboxes = Math.max(500, options.n + 100, options.clients * 2);
     // The process tier runs on the host's system dirs by default; the container tier needs a root
     // filesystem, so every create there names the `base` template.
-    for (const [name, probe, template] of [['process', processBackend, undefined], ['container', containerBackend, 'base']] as const) {
+    for (const [name, probe, template] of classic ? ([['process', processBackend, undefined], ['container', containerBackend, 'base']] as const) : []) {
       const found = await probe(root);
       if ('skip' in found) {
         log.step(`${name} tier skipped: ${found.skip}`);
@@ -149,12 +185,15 @@ async function main(): Promise<number> {
         results.skip('all', name, `could not open: ${(err as Error).message}`);
       }
     }
-    if (existsSync(fileURLToPath(new URL('../src/backends/microvm/index.js', import.meta.url)))) {
-      const reason = 'microvm tier: not driven by this harness yet (the brief covers the process and container tiers; on this host it boots under TCG in ~2 s, so density and concurrency at these sizes would not fit the time budget)';
-      log.step(`skipped: ${reason}`);
-      results.skip('all', 'microvm', reason);
-    }
     await runScenarios(ctx, tiers);
+    if (options.only.has('microvm') && !interrupted.value) {
+      const opened = await openMicrovm(ctx, maxSandboxes);
+      if (opened) {
+        // Pushed before running, so the final cleanup and leak check cover it whatever happens.
+        tiers.push(opened.tier);
+        await runMicrovmStep(ctx, opened.tier, opened.accel);
+      }
+    }
     if (interrupted.value) results.report.errors.push('interrupted');
   } catch (err) {
     results.report.errors.push(`run failed: ${(err as Error).stack ?? String(err)}`);

@@ -6,7 +6,7 @@
 import type { MachineInfo } from './host.js';
 import { summarize, type Summary } from './stats.js';
 
-export type Unit = 'ms' | 'MB' | 'ops/s' | 'count' | 's' | 'x';
+export type Unit = 'ms' | 'MB' | 'MiB' | '%' | 'ops/s' | 'count' | 's' | 'x';
 
 export interface Row {
   /** Scenario number and name, e.g. `1 create→exec→destroy`. */

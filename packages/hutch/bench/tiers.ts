@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
+import { createMicrovmBackend } from '../src/backends/microvm/index.js';
 import { createProcessBackend } from '../src/backends/process/index.js';
 import type { IsolationBackend } from '../src/port/isolation-backend.js';
 import { BackendRegistry } from '../src/port/registry.js';
@@ -68,6 +69,8 @@ export interface Tier {
   timed: TimedBackend;
   /** The backend's data dir (leak checks look for it in process args, mounts and dirs). */
   backendDir: string;
+  /** Subdirectories of `backendDir` holding one entry per sandbox (or snapshot): must be empty after cleanup. */
+  instanceDirs: string[];
   templates: TemplateStore;
   /** What every scenario's create asks for on this tier (the container tier needs a template). */
   request: { template?: string };
@@ -97,6 +100,8 @@ export interface TierOptions {
   /** Admission limit on live sandboxes (density needs more than the default 500). */
   maxSandboxes: number;
   log: BenchLog;
+  /** See `Tier.instanceDirs`. @default ['sandboxes'] */
+  instanceDirs?: string[];
 }
 
 /** Opens a tier over `backend`: engine + template store, and the HTTP server when available. */
@@ -109,6 +114,7 @@ export async function openTier(name: string, inner: IsolationBackend, backendDir
   const engineOptions = { templates, defaultTimeoutMs: 3_600_000 };
   const limits = { maxSandboxes: options.maxSandboxes, memoryBudgetMib: 1 << 30, cpuBudget: 1 << 20 };
   const request = options.template ? { template: options.template } : {};
+  const instanceDirs = options.instanceDirs ?? ['sandboxes'];
   if (options.template) {
     options.log.step(`${name}: preparing template ${options.template} (machine cache or debootstrap)`);
     await templates.resolve(options.template);
@@ -117,10 +123,10 @@ export async function openTier(name: string, inner: IsolationBackend, backendDir
   if (typeof server !== 'string') {
     const apiKey = `hutch_${randomBytes(32).toString('hex')}`;
     const running = await server.serve({ registry, dataDir: engineDir, host: '127.0.0.1', port: 0, apiKey, limits, engine: engineOptions, quiet: true, handleSignals: false, print: () => undefined });
-    return { name, engine: running.engine, http: { url: running.url, apiKey }, httpSkip: undefined, timed, backendDir, templates, request, close: () => running.close() };
+    return { name, engine: running.engine, http: { url: running.url, apiKey }, httpSkip: undefined, timed, backendDir, instanceDirs, templates, request, close: () => running.close() };
   }
   const engine = await Engine.open({ dataDir: engineDir, registry, limits, ...engineOptions });
-  return { name, engine, http: undefined, httpSkip: server, timed, backendDir, templates, request, close: () => engine.close() };
+  return { name, engine, http: undefined, httpSkip: server, timed, backendDir, instanceDirs, templates, request, close: () => engine.close() };
 }
 
 /** The process tier, when the host has what it needs. */
@@ -157,4 +163,23 @@ export async function containerBackend(root: string): Promise<{ backend: Isolati
   const health = report.health as { status: string; missing?: string[]; reason?: string };
   if (health.status !== 'healthy') return { skip: `container tier not healthy (${health.status}: ${health.missing?.join(', ') ?? health.reason ?? ''})` };
   return { backend, dir };
+}
+
+/**
+ * The microVM tier, with the acceleration it will use (`tcg` or `kvm`). It runs only when
+ * HUTCH_MICROVM_ACCEL names an acceleration (`tcg` is the explicit opt-in to emulation) or the
+ * host has usable KVM; otherwise the backend reports `unsupported_host` and this returns the skip.
+ */
+export async function microvmBackend(root: string): Promise<{ backend: IsolationBackend; dir: string; accel: string } | { skip: string }> {
+  const dir = join(root, 'microvm');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const backend = createMicrovmBackend({ dataDir: dir });
+  const report = await backend.capabilities();
+  const health = report.health;
+  if (health.status === 'unsupported_host') {
+    const opted = process.env.HUTCH_MICROVM_ACCEL ? `HUTCH_MICROVM_ACCEL=${process.env.HUTCH_MICROVM_ACCEL}` : 'HUTCH_MICROVM_ACCEL unset, so KVM only';
+    return { skip: `microvm tier unsupported here (${opted}): missing ${health.missing.join('; ')}` };
+  }
+  if (health.status !== 'healthy') return { skip: `microvm tier not healthy (${health.status}: ${'reason' in health ? health.reason : ''})` };
+  return { backend, dir, accel: report.notes.accel ?? 'unknown' };
 }

@@ -97,7 +97,7 @@ export async function runDensity(ctx: BenchContext, tier: Tier): Promise<Density
     teardownMs = nowMs() - t1;
     ids.length = 0;
     results.value({ scenario: SCENARIO_4, tier: tier.name, via: 'engine', metric: `tear down all`, unit: 's', value: teardownMs / 1000 });
-    const leaks = await findLeaks(tier.backendDir, tier.timed.ids);
+    const leaks = await findLeaks(tier.backendDir, tier.timed.ids, tier.instanceDirs);
     results.value({ scenario: SCENARIO_4, tier: tier.name, via: 'engine', metric: 'leaks after teardown', unit: 'count', value: leakCount(leaks), note: leakCount(leaks) === 0 ? 'none' : JSON.stringify(leaks).slice(0, 300) });
     if (failures.length) ctx.results.report.errors.push(...failures.slice(0, 20).map((f) => `density: ${f}`));
     return {
