@@ -18,6 +18,7 @@ import {
   HOST_ID_BASE, HOST_SYSTEM_DIRS, INIT_COMMAND, checkSpec, cgroupProcsFiles, planEtcFiles, planInitArgv, planMounts, sandboxHostname, sandboxPaths,
   type MountEntry, type RootEntry, type SandboxPaths,
 } from './plan.js';
+import { planLaunchInitArgv } from '../../host/launcher.js';
 import { preludeArgv } from '../../host/prelude.js';
 import { childPids, findProcessesByArg, isSameProcess, namespaceInits, parentPid, processStartTime, waitReaped } from '../../host/proc.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -107,7 +108,8 @@ export async function startSandbox(ctx: BackendContext, id: string): Promise<Pro
 
 async function launchInit(ctx: BackendContext, sandbox: ProcessSandbox): Promise<number> {
   const bwrap = planInitArgv({ mounts: sandbox.mounts, hostname: sandboxHostname(sandbox.id), seccompFd: 3, infoFd: 4, bwrapPath: ctx.tools.bwrap });
-  const argv = preludeArgv({ usernsHostBase: HOST_ID_BASE, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), argv: bwrap }, ctx.tools.perl);
+  const launch = { usernsHostBase: HOST_ID_BASE, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), argv: bwrap };
+  const argv = ctx.launcher ? planLaunchInitArgv({ launcher: ctx.launcher, keepFds: 5, ...launch }) : preludeArgv(launch, ctx.tools.perl);
   const log = await open(sandbox.paths.initLog, 'w', 0o600);
   const filter = await open(sandbox.paths.seccomp, 'r');
   try {
