@@ -180,10 +180,16 @@ function endProcesses(sandbox: ProcessSandbox): void {
  * Kills every process of the sandbox. The pid namespace's init goes first, alone: its death takes
  * every process inside with it, and its host parent (bwrap) reaps it. Killing the parent first
  * would orphan it to the host's pid 1, which on some hosts never reaps. Then the rest (bwrap's
- * host side, nsenter chains, slirp4netns) by cgroup and by arguments.
+ * host side, launchers, slirp4netns) through the cgroup, until it is empty.
+ *
+ * The sandbox's cgroup lists all of them: every launch joins it before its first instruction
+ * (hutch-launch or the prelude), and nothing inside can leave it (no cgroupfs in the sandbox, its
+ * own cgroup namespace, mount denied by seccomp). So this costs a few reads of `cgroup.procs`,
+ * whatever else runs on the host; only a host without cgroups scans /proc for the sandbox's
+ * data-dir arguments.
  */
 export async function killSandboxProcesses(ctx: BackendContext, sandbox: Pick<ProcessSandbox, 'id' | 'paths' | 'initPid' | 'initStartTime'>): Promise<boolean> {
-  const found = async () => [...new Set([...(await cgroupPids(ctx.layout, sandbox.id)), ...(await findProcessesByArg(`${sandbox.paths.dir}/`))])];
+  const found = async () => (ctx.layout.mode === 'none' ? findProcessesByArg(`${sandbox.paths.dir}/`) : cgroupPids(ctx.layout, sandbox.id));
   const candidates = await found();
   const ours: number[] = [];
   for (const pid of candidates) if ((await parentPid(pid)) === process.pid) ours.push(pid);
@@ -192,8 +198,8 @@ export async function killSandboxProcesses(ctx: BackendContext, sandbox: Pick<Pr
   for (const pid of new Set(inits)) signalQuietly(pid);
   await waitReaped([...new Set(inits)], 2000);
   let clean = await killAll(ctx.layout, sandbox.id);
-  for (const pid of await found()) signalQuietly(pid);
-  if (ctx.layout.mode !== 'none') clean = clean && (await cgroupPids(ctx.layout, sandbox.id)).length === 0;
+  if (ctx.layout.mode === 'none') for (const pid of await found()) signalQuietly(pid);
+  else clean = clean && (await cgroupPids(ctx.layout, sandbox.id)).length === 0;
   await waitReaped(ours);
   return clean;
 }
