@@ -19,6 +19,7 @@ import { planLaunchExecArgv } from '../../host/launcher.js';
 import { preludeArgv } from '../../host/prelude.js';
 import { childPids, innermostPid } from '../../host/proc.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
+import { isRootExecUser } from '../../host/exec-plan.js';
 import { cgroupProcsFiles, parsePasswd, planExecArgv, planExecEnv, resolveExecUser } from './plan.js';
 
 export { ExecProcess } from '../../host/exec-process.js';
@@ -31,7 +32,8 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
   }
   if ((spec.cmd === undefined) === (spec.shell === undefined)) throw new BadRequestError('Give exactly one of cmd or shell.');
   const cwd = normalizeSandboxPath(spec.cwd ?? sandbox.spec.workdir ?? '/workspace', '/workspace');
-  const user = resolveExecUser(spec.user, parsePasswd(await readPasswd(ctx, sandbox)));
+  // Root (the default) needs no passwd lookup: the sandbox's /etc/passwd is read only for others.
+  const user = resolveExecUser(spec.user, parsePasswd(isRootExecUser(spec.user) ? '' : await readPasswd(ctx, sandbox)));
   if (!user) throw new BadRequestError(`Unknown user ${JSON.stringify(spec.user)} in the sandbox.`, { user: spec.user });
   const env = planExecEnv(sandbox.spec.env, spec.env, user, spec.pty !== undefined);
   const pidFd = spec.pty ? undefined : 3;

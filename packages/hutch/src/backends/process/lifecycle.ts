@@ -88,7 +88,8 @@ export async function createSandbox(ctx: BackendContext, spec: SandboxSpec): Pro
 export async function startSandbox(ctx: BackendContext, id: string): Promise<ProcessSandbox> {
   const sandbox = getSandbox(ctx, id);
   if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(describe(sandbox), 'running', 'start');
-  await createCgroups(ctx.layout, id, sandbox.spec.resources);
+  // `create` made the cgroups; a stopped sandbox may have lost them (host reboot before adoption).
+  if (sandbox.state === 'stopped') await createCgroups(ctx.layout, id, sandbox.spec.resources);
   if (sandbox.spec.rootfsPath) await mountOverlay(sandbox.spec.rootfsPath, sandbox.paths);
   const initPid = await launchInit(ctx, sandbox);
   sandbox.initPid = initPid;
