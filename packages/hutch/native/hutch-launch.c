@@ -303,6 +303,8 @@ static int run_exec(int argc, char **argv) {
   if (init_pid <= 0 || uid < 0 || gid < 0 || !cwd) die_msg("exec: -t, -u, -g and -d are required");
   char **cmd = argv + i + 1;
   if (shell && cmd[0] == NULL) die_msg("exec: -S needs a shell string");
+  /* waitpid below needs SIGCHLD not ignored, whatever the spawner left (nsenter does the same). */
+  if (signal(SIGCHLD, SIG_DFL) == SIG_ERR) die("signal(SIGCHLD)", errno);
 
   join_cgroups(cgroups, ncg);
 
