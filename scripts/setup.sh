@@ -44,3 +44,14 @@ if [ ! -f "$shim_out" ] || [ "$shim_src" -nt "$shim_out" ]; then
   mkdir -p "$(dirname "$shim_out")"
   gcc -shared -fPIC -O2 -Wall -o "$shim_out.tmp" "$shim_src" -ldl && mv "$shim_out.tmp" "$shim_out"
 fi
+
+# The process tier's launcher (native/hutch-launch.c: cgroup join, namespaces, seccomp and exec in
+# one process), linked statically because it runs as root with the exec's environment. Without it
+# the process tier falls back to the slower Perl prelude + nsenter.
+launch_src=packages/hutch/native/hutch-launch.c
+launch_out=packages/hutch/native/build/hutch-launch
+if [ ! -f "$launch_out" ] || [ "$launch_src" -nt "$launch_out" ]; then
+  echo "hutch setup: building the launcher"
+  mkdir -p "$(dirname "$launch_out")"
+  gcc -static -O2 -Wall -o "$launch_out.tmp" "$launch_src" && mv "$launch_out.tmp" "$launch_out"
+fi

@@ -8,6 +8,7 @@
  *   --exec <k>         exec round-trip iterations (default 200; quick 30)
  *   --only <list>      comma-separated scenarios: 1,2,3,4,5,6,profile,microvm (default all)
  *   --no-template      skip the `base` template variant of scenario 1
+ *   --tiers <list>     comma-separated tiers to run: process,container (default both)
  *   --out <file>       JSON output (default bench/results/latest.json under the repo root)
  *   --verbose          show template build output
  *
@@ -45,6 +46,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     microvm: quick ? { coldBoots: 3, restores: 3, idleVms: 4 } : { coldBoots: 5, restores: 5, idleVms: 8 },
     only: new Set(ALL),
     template: true,
+    tiers: new Set(['process', 'container']),
     verbose: false,
     out: join(REPO_ROOT, 'bench', 'results', 'latest.json'),
   };
@@ -72,6 +74,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         options.only = new Set(list);
         break;
       }
+      case '--tiers':
+        options.tiers = new Set((value() ?? '').split(',').map((t) => t.trim()).filter(Boolean));
+        break;
       case '--no-template':
         options.template = false;
         break;

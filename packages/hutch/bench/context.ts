@@ -27,6 +27,8 @@ export interface BenchOptions {
   only: Set<string>;
   /** Also measure sandboxes from the `base` template. */
   template: boolean;
+  /** Tiers to run (`process`, `container`). */
+  tiers: Set<string>;
   verbose: boolean;
   out: string;
 }

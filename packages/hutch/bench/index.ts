@@ -38,7 +38,7 @@ async function measureBaselines(options: BenchOptions, root: string, log: BenchL
   const spawnTrue = await sampleSpawn(['/bin/true'], n);
   const spawn1Mb = await sampleSpawn(HOST_1MB, n);
   const bwrap = await sampleSpawn(BARE_BWRAP, n);
-  const skip = await crunSkipReason();
+  const skip = options.tiers.has('container') ? await crunSkipReason() : 'container tier not selected (--tiers)';
   if (skip) return { spawnTrue, spawn1Mb, bwrap, crun: { skip } };
   log.step(`baselines: bare crun create/start/exec/delete ×${options.quick ? 15 : 50}, exec ×${n}`);
   try {
@@ -172,6 +172,7 @@ async function main(): Promise<number> {
     // The process tier runs on the host's system dirs by default; the container tier needs a root
     // filesystem, so every create there names the `base` template.
     for (const [name, probe, template] of classic ? ([['process', processBackend, undefined], ['container', containerBackend, 'base']] as const) : []) {
+      if (!options.tiers.has(name)) continue;
       const found = await probe(root);
       if ('skip' in found) {
         log.step(`${name} tier skipped: ${found.skip}`);

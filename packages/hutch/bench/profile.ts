@@ -5,12 +5,14 @@
  * engine's bookkeeping (one journaled effect on a scratch SQLite database) and of a cgroup set.
  *
  * Each row adds one layer, so consecutive differences are the cost of that layer:
- *   spawn true → perl → prelude script → + cgroup join → + seccomp → nsenter (+ sh wrapper) → full exec argv
+ *   spawn true → perl → prelude script → + cgroup join → + seccomp → nsenter (+ sh wrapper) → full
+ *   Perl exec argv (the fallback path) → hutch-launch exec (the default path) → backend → engine
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { preludeArgv } from '../src/host/prelude.js';
+import { ensureLauncher, planLaunchExecArgv, planLaunchInitArgv } from '../src/host/launcher.js';
 import { findProcessesByArg } from '../src/host/proc.js';
 import { createCgroups, detectCgroupLayout, removeCgroups } from '../src/host/cgroups.js';
 import { cgroupProcsFiles } from '../src/host/cgroup-plan.js';
@@ -94,6 +96,9 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
     const trueArgv = ['/bin/true'];
     const nsenter = planExecArgv({ initPid, user: { uid: 0, gid: 0, home: '/workspace' }, cwd: '/workspace', cmd: 'true', pidFd: 3 });
     const nsenterBare = [...nsenter.slice(0, nsenter.indexOf('--') + 1), '/bin/true'];
+    const launcher = await ensureLauncher();
+    if (!launcher) throw new Error('hutch-launch cannot be built here (gcc with a static libc is needed)');
+    const launchExec = planLaunchExecArgv({ launcher, initPid, cgroupProcs: cgroups, seccompFile: paths.seccomp, uid: 0, gid: 0, cwd: '/workspace', cmd: 'true', pidFd: 3 });
     const chain: Array<[string, () => Promise<number>]> = [
       ['spawn /bin/true', () => timeWithFds(trueArgv)],
       ['perl -e exec true', () => timeWithFds(['/usr/bin/perl', '-e', 'exec {"/bin/true"} "/bin/true"'])],
@@ -107,6 +112,7 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
       ['nsenter (7 namespaces + chroot) → true, no prelude', () => timeWithFds(nsenterBare)],
       ['nsenter → sh wrapper → true, no prelude', () => timeWithFds(nsenter, ['pipe'])],
       ['full exec argv: prelude + nsenter + sh → true', () => timeWithFds(preludeArgv({ seccompFile: paths.seccomp, cgroupProcs: cgroups, argv: nsenter }), ['pipe'])],
+      ['hutch-launch exec → true (cgroups, 7 namespaces, chroot, seccomp, fork, ids; the default path)', () => timeWithFds(launchExec, ['pipe'])],
       ['backend.exec + output drained + exit', async () => {
         const t0 = nowMs();
         const handle = await tier.timed.backend.exec(id, { cmd: 'true' });
@@ -131,6 +137,7 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
       ['bare bwrap --unshare-all true (research line)', () => timeWithFds(['/usr/bin/bwrap', '--unshare-all', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true'])],
       [`bwrap with the sandbox's ${mounts.length} mounts + seccomp → true (no userns)`, () => timeWithFds(initTrue, [paths.seccomp, 'pipe'])],
       ['+ prelude: cgroup join + user namespace (fork, uid/gid map)', () => timeWithFds(preludeArgv({ usernsHostBase: HOST_ID_BASE, cgroupProcs: cgroups, argv: initTrue }), [paths.seccomp, 'pipe'])],
+      ['hutch-launch init instead of the prelude (the default path)', () => timeWithFds(planLaunchInitArgv({ launcher, usernsHostBase: HOST_ID_BASE, cgroupProcs: cgroups, keepFds: 5, argv: initTrue }), [paths.seccomp, 'pipe'])],
     ];
     const initSteps = await interleaved(n, initChain);
     for (let i = 1; i < initSteps.length; i++) initSteps[i]!.addedMs = initSteps[i]!.p50Ms - initSteps[i - 1]!.p50Ms;
@@ -167,7 +174,7 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
     );
     const bookkeeping: ProfileStep[] = [
       { step: 'container tier: per-call hybrid-cgroup wrapper (unshare -m + sh + umount) → true', p50Ms: median(wrapperMs) },
-      { step: `scan every /proc/*/cmdline once (${procCount} processes; destroy does it twice)`, p50Ms: median(scanMs) },
+      { step: `scan every /proc/*/cmdline once (${procCount} processes; destroy now reads the cgroup instead, the scan is left for hosts without cgroups)`, p50Ms: median(scanMs) },
       { step: 'one journaled effect (intent + result rows, WAL, synchronous=NORMAL)', p50Ms: median(journalMs) },
       { step: `create a cgroup set with limits (${layout.mode})`, p50Ms: median(cgroupMs) },
     ];

@@ -12,7 +12,7 @@ import { createBaseline } from './create-exec.js';
 export const SCENARIO_3 = '3 warm pool';
 const POOL_SIZE = 4;
 
-/** One create → exec round; records the create and exec steps too (the pool refills meanwhile). */
+/** One create → exec round; records the create and exec steps too (the refill starts REFILL_DELAY_MS after the hand-off). */
 async function engineRound(tier: Tier, steps: Samples): Promise<number> {
   const t0 = nowMs();
   const { id } = await tier.engine.lifecycle.create({ ...tier.request });
@@ -66,7 +66,7 @@ export async function runWarmPool(ctx: BenchContext, tier: Tier): Promise<void> 
     const handed = (engine.pools.status()[0]?.handedOff ?? 0) - before;
     results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'create→first exec, warm pool', baseline, note: `${handed} of ${n + 1} from the pool` }, warm);
     results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'create (pool hand-off)' }, steps.get('create').slice(1));
-    results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'first exec after hand-off (refill running)' }, steps.get('exec').slice(1));
+    results.latency({ scenario: SCENARIO_3, tier: tier.name, via: 'engine', metric: 'first exec after hand-off (refill delayed)' }, steps.get('exec').slice(1));
     if (tier.http) {
       log.step(`${SCENARIO_3} on ${tier.name}: http+sdk with pool ×${n}`);
       const b2 = engine.pools.status()[0]?.handedOff ?? 0;

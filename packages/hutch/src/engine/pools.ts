@@ -5,6 +5,8 @@
  * one sandbox at a time; pooled sandboxes older than `maxAgeMs` are replaced; a pooled sandbox is
  * health-checked (adopt: still there and running) before hand-off. Pools never take capacity from
  * active sandboxes: refill stops when the node is full, and active creates do not count pooled ones.
+ * After a hand-off the refill waits `REFILL_DELAY_MS`, so that booting the replacement does not
+ * compete with the caller's first commands in the sandbox it was just given.
  */
 import { HutchError } from '../domain/errors.js';
 import type { NetworkPolicy, Resources, SandboxInfo } from '../domain/sandbox.js';
@@ -41,9 +43,13 @@ interface Pool {
   handedOff: number;
 }
 
+/** How long a refill waits after a hand-off (the caller's first exec runs meanwhile). */
+export const REFILL_DELAY_MS = 150;
+
 export class Pools implements PoolCheckout {
   private readonly pools = new Map<string, Pool>();
   private refilling: Promise<void> | undefined;
+  private delayed: { timer: NodeJS.Timeout; done: Promise<void>; fire: () => void } | undefined;
   private closed = false;
 
   constructor(
@@ -106,7 +112,7 @@ export class Pools implements PoolCheckout {
       });
       if (taken) {
         pool.handedOff++;
-        this.kick();
+        this.kickLater();
         return taken;
       }
     }
@@ -122,9 +128,27 @@ export class Pools implements PoolCheckout {
     });
   }
 
-  /** Waits for the current refill pass (tests and benchmarks use it). */
+  /** Starts a refill pass after `REFILL_DELAY_MS` (once, however many hand-offs happen meanwhile). */
+  private kickLater(): void {
+    if (this.closed || this.delayed) return;
+    let fire = () => undefined as void;
+    const done = new Promise<void>((resolve) => {
+      fire = () => {
+        clearTimeout(this.delayed?.timer);
+        this.delayed = undefined;
+        this.kick();
+        resolve();
+      };
+    });
+    this.delayed = { timer: setTimeout(() => fire(), REFILL_DELAY_MS), done, fire };
+  }
+
+  /** Waits for a pending delayed refill and the current refill pass (tests and benchmarks use it). */
   async settled(): Promise<void> {
-    while (this.refilling) await this.refilling;
+    while (this.delayed || this.refilling) {
+      if (this.delayed) await this.delayed.done;
+      if (this.refilling) await this.refilling;
+    }
   }
 
   private async refill(): Promise<void> {
@@ -179,12 +203,14 @@ export class Pools implements PoolCheckout {
   /** Stops refilling; pooled sandboxes stay for the next engine to adopt. */
   async stop(): Promise<void> {
     this.closed = true;
+    this.delayed?.fire();
     await this.settled();
   }
 
   /** Stops refilling and destroys every pooled sandbox. */
   async drain(): Promise<void> {
     this.closed = true;
+    this.delayed?.fire();
     await this.settled();
     for (const row of this.ctx.store.listSandboxes({ states: ['creating', 'running', 'paused', 'stopped'], pool: 'any' }).filter((r) => r.pool !== null)) {
       await this.lifecycle.destroy(row.id, 'warm pool drained').catch(() => undefined);

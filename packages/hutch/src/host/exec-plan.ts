@@ -22,9 +22,14 @@ export interface ExecUser {
   home: string;
 }
 
+/** True when an exec `user` means the sandbox's root (the default): no passwd lookup needed. */
+export function isRootExecUser(user: string | undefined): user is undefined | '' | 'root' | '0' {
+  return user === undefined || user === '' || user === 'root' || user === '0';
+}
+
 /** Resolves an exec `user` (name or numeric uid) against the sandbox's passwd; undefined if unknown. */
 export function resolveExecUser(user: string | undefined, passwd: ReturnType<typeof parsePasswd>): ExecUser | undefined {
-  if (user === undefined || user === '' || user === 'root' || user === '0') return { uid: 0, gid: 0, home: '/workspace' };
+  if (isRootExecUser(user)) return { uid: 0, gid: 0, home: '/workspace' };
   const byName = passwd.get(user);
   if (byName) return byName;
   if (/^\d+$/.test(user)) {

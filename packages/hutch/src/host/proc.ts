@@ -1,7 +1,8 @@
 /**
  * Small readers of /proc used to find and verify sandbox processes from the host: start times
  * (to tell a live init from a reused pid), namespace pids and identities, children, and a cmdline
- * scan that finds a sandbox's processes from its id alone.
+ * scan that finds a sandbox's processes from its id alone (hosts without cgroups only: it reads
+ * every process).
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
 
@@ -69,13 +70,15 @@ export async function parentPid(pid: number): Promise<number | undefined> {
 export async function waitReaped(pids: number[], timeoutMs = 3000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let left = pids;
+  let round = 0;
   while (left.length > 0) {
     const alive: number[] = [];
     for (const pid of left) if ((await read(`/proc/${pid}/stat`)) !== undefined) alive.push(pid);
     left = alive;
     if (left.length === 0) return true;
     if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 5));
+    // Reaping usually follows within a millisecond or two: check often at first, then back off.
+    await new Promise((r) => setTimeout(r, Math.min(1 + round++, 5)));
   }
   return true;
 }

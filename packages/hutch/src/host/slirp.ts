@@ -2,13 +2,14 @@
  * `internet` networking for the host-based tiers: slirp4netns (user-mode TCP/IP) attached to a
  * sandbox's network namespace with `--disable-host-loopback`, so the sandbox reaches the internet
  * through the host's stack but never the host's own loopback services. slirp4netns joins the
- * sandbox's cgroups through the prelude, so killing the sandbox's cgroups stops it too and
- * reclaim needs no record of it.
+ * sandbox's cgroups through hutch-launch (or the Perl prelude where the launcher is missing), so
+ * killing the sandbox's cgroups stops it too and reclaim needs no record of it.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { BackendFailureError, CapabilityMissingError } from '../domain/errors.js';
+import { planLaunchInitArgv } from './launcher.js';
 import { preludeArgv } from './prelude.js';
 
 /**
@@ -31,6 +32,8 @@ export interface SlirpLaunch {
   logFile: string;
   slirpPath: string;
   perlPath: string;
+  /** hutch-launch (joins the cgroups; no user namespace); undefined: the Perl prelude. */
+  launcherPath?: string;
   timeoutMs?: number;
   /** Extra environment (the egress shim: LD_PRELOAD and its settings). */
   env?: Record<string, string>;
@@ -43,7 +46,10 @@ export interface SlirpLaunch {
 export async function startSlirp(launch: SlirpLaunch): Promise<void> {
   const present = await access(launch.slirpPath, constants.X_OK).then(() => true, () => false);
   if (!present) throw new CapabilityMissingError('network.internet', launch.backend, 'give a sandbox internet access (install slirp4netns)');
-  const argv = preludeArgv({ cgroupProcs: launch.cgroupProcs, argv: planSlirpArgv(launch.initPid, 3, launch.slirpPath) }, launch.perlPath);
+  const slirp = planSlirpArgv(launch.initPid, 3, launch.slirpPath);
+  const argv = launch.launcherPath
+    ? planLaunchInitArgv({ launcher: launch.launcherPath, cgroupProcs: launch.cgroupProcs, keepFds: 4, argv: slirp })
+    : preludeArgv({ cgroupProcs: launch.cgroupProcs, argv: slirp }, launch.perlPath);
   const log = await open(launch.logFile, 'w', 0o600);
   try {
     const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log.fd, log.fd, 'pipe'], env: { PATH: '/usr/bin:/bin', ...launch.env }, cwd: '/' });

@@ -1,6 +1,6 @@
 /**
- * Host probe for the process tier: bwrap and its version, nsenter, perl (the prelude), user
- * namespaces, the cgroup layout (v1, v2 or none), slirp4netns, seccomp architecture. The probe
+ * Host probe for the process tier: bwrap and its version, the launcher (native/hutch-launch.c,
+ * built on first use), nsenter and perl (the fallback launch path), user namespaces, the cgroup layout (v1, v2 or none), slirp4netns, seccomp architecture. The probe
  * reads files and runs `bwrap --version` once; `reportFromProbe` turns the facts into the
  * capability report without touching the host.
  */
@@ -14,6 +14,7 @@ import { detectCgroupLayout, canFreeze } from '../../host/cgroups.js';
 import type { CgroupLayout } from './plan.js';
 import { seccompArchFor } from './seccomp.js';
 import { ensureShim } from '../../host/egress/shim.js';
+import { DEFAULT_LAUNCHER_PATH, ensureLauncher } from '../../host/launcher.js';
 
 const run = promisify(execFile);
 
@@ -24,6 +25,8 @@ export interface HostTools {
   perl: string;
   slirp4netns: string;
   tar: string;
+  /** hutch-launch; '' disables it (exec and init then go through the Perl prelude and nsenter). */
+  launcher: string;
 }
 
 export const DEFAULT_TOOLS: HostTools = {
@@ -32,6 +35,7 @@ export const DEFAULT_TOOLS: HostTools = {
   perl: '/usr/bin/perl',
   slirp4netns: '/usr/bin/slirp4netns',
   tar: '/usr/bin/tar',
+  launcher: DEFAULT_LAUNCHER_PATH,
 };
 
 export interface HostProbe {
@@ -46,6 +50,8 @@ export interface HostProbe {
   slirp4netns: boolean;
   /** The egress shim is built (or was built now): network goes only through the egress proxy. */
   egressShim?: boolean;
+  /** Path of the usable launcher (built now if needed), or undefined: the Perl fallback is used. */
+  launcher?: string;
   userns: boolean;
   cgroups: CgroupLayout;
 }
@@ -78,6 +84,7 @@ export async function probeHost(tools: HostTools): Promise<HostProbe> {
     tar: await executable(tools.tar),
     slirp4netns: await executable(tools.slirp4netns),
     egressShim: await ensureShim(),
+    launcher: tools.launcher ? await ensureLauncher(tools.launcher) : undefined,
     userns: Number(maxUserNs.trim()) > 0,
     cgroups: process.platform === 'linux' ? await detectCgroupLayout().catch((): CgroupLayout => ({ mode: 'none' })) : { mode: 'none' },
   };

@@ -30,6 +30,8 @@ export interface ProcessSandbox {
 export interface BackendContext {
   dataDir: string;
   tools: HostTools;
+  /** The native launcher for exec and init (host/launcher.ts); undefined: Perl prelude + nsenter. */
+  launcher?: string;
   layout: CgroupLayout;
   arch: SeccompArch;
   sandboxes: Map<string, ProcessSandbox>;

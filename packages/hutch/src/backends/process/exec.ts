@@ -1,10 +1,12 @@
 /**
- * Exec for the process tier. Each command goes host → prelude (joins the sandbox's cgroups,
- * installs the seccomp filter) → nsenter into every namespace of the sandbox's init (user, mount,
- * uts, ipc, net, pid; chroot to its root) → the shared `sh` wrapper that reports its in-sandbox
- * pid, cds and execs the command. nsenter waits for that pid and re-raises its fatal signal, so
- * the exit code and signal Node sees are the command's own. Process handles, output and PTYs are
- * the shared `ExecProcess` (host/exec-process.ts).
+ * Exec for the process tier. Each command goes through `hutch-launch exec` (host/launcher.ts):
+ * one static process joins the sandbox's cgroups, enters every namespace of the sandbox's init
+ * (user, mount, uts, ipc, net, pid, cgroup; chroot to its root), installs the seccomp filter and
+ * forks the command into the pid namespace; the child reports its in-sandbox pid, cds and execs.
+ * The launcher waits and re-raises the command's fatal signal, so the exit code and signal Node
+ * sees are the command's own. Without the launcher (no gcc), the same steps run as Perl prelude →
+ * nsenter → the shared `sh` wrapper. Process handles, output and PTYs are the shared
+ * `ExecProcess` (host/exec-process.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { BadRequestError, InvalidTransitionError } from '../../domain/errors.js';
@@ -13,9 +15,11 @@ import { normalizeSandboxPath } from '../../port/sandbox-path.js';
 import { oomKills } from '../../host/cgroups.js';
 import { resolveSandboxPath } from '../../host/confined-files.js';
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecLaunch, type ExecProcess } from '../../host/exec-process.js';
+import { planLaunchExecArgv } from '../../host/launcher.js';
 import { preludeArgv } from '../../host/prelude.js';
 import { childPids, innermostPid } from '../../host/proc.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
+import { isRootExecUser } from '../../host/exec-plan.js';
 import { cgroupProcsFiles, parsePasswd, planExecArgv, planExecEnv, resolveExecUser } from './plan.js';
 
 export { ExecProcess } from '../../host/exec-process.js';
@@ -28,14 +32,22 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
   }
   if ((spec.cmd === undefined) === (spec.shell === undefined)) throw new BadRequestError('Give exactly one of cmd or shell.');
   const cwd = normalizeSandboxPath(spec.cwd ?? sandbox.spec.workdir ?? '/workspace', '/workspace');
-  const user = resolveExecUser(spec.user, parsePasswd(await readPasswd(ctx, sandbox)));
+  // Root (the default) needs no passwd lookup: the sandbox's /etc/passwd is read only for others.
+  const user = resolveExecUser(spec.user, parsePasswd(isRootExecUser(spec.user) ? '' : await readPasswd(ctx, sandbox)));
   if (!user) throw new BadRequestError(`Unknown user ${JSON.stringify(spec.user)} in the sandbox.`, { user: spec.user });
   const env = planExecEnv(sandbox.spec.env, spec.env, user, spec.pty !== undefined);
-  const inner = planExecArgv({ initPid: sandbox.initPid, user, cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd: spec.pty ? undefined : 3, nsenterPath: ctx.tools.nsenter });
-  const argv = preludeArgv({ seccompFile: sandbox.paths.seccomp, cgroupProcs: cgroupProcsFiles(ctx.layout, id), argv: inner }, ctx.tools.perl);
+  const pidFd = spec.pty ? undefined : 3;
+  const cgroupProcs = cgroupProcsFiles(ctx.layout, id);
+  const argv = ctx.launcher
+    ? planLaunchExecArgv({ launcher: ctx.launcher, initPid: sandbox.initPid, cgroupProcs, seccompFile: sandbox.paths.seccomp, uid: user.uid, gid: user.gid, cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd })
+    : preludeArgv({
+      seccompFile: sandbox.paths.seccomp,
+      cgroupProcs,
+      argv: planExecArgv({ initPid: sandbox.initPid, user, cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd, nsenterPath: ctx.tools.nsenter }),
+    }, ctx.tools.perl);
   const oomBefore = await oomKills(ctx.layout, id).catch(() => 0);
   const hooks: ExecHooks = {
-    // The command is the child of nsenter whose innermost pid is the reported one.
+    // The command is the launcher's (or nsenter's) child whose innermost pid is the reported one.
     findHostPid: async (nsenter, pid) => {
       for (const candidate of await childPids(nsenter)) if ((await innermostPid(candidate)) === pid) return candidate;
       return undefined;

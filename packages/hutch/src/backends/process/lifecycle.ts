@@ -18,6 +18,7 @@ import {
   HOST_ID_BASE, HOST_SYSTEM_DIRS, INIT_COMMAND, checkSpec, cgroupProcsFiles, planEtcFiles, planInitArgv, planMounts, sandboxHostname, sandboxPaths,
   type MountEntry, type RootEntry, type SandboxPaths,
 } from './plan.js';
+import { planLaunchInitArgv } from '../../host/launcher.js';
 import { preludeArgv } from '../../host/prelude.js';
 import { childPids, findProcessesByArg, isSameProcess, namespaceInits, parentPid, processStartTime, waitReaped } from '../../host/proc.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -87,7 +88,8 @@ export async function createSandbox(ctx: BackendContext, spec: SandboxSpec): Pro
 export async function startSandbox(ctx: BackendContext, id: string): Promise<ProcessSandbox> {
   const sandbox = getSandbox(ctx, id);
   if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(describe(sandbox), 'running', 'start');
-  await createCgroups(ctx.layout, id, sandbox.spec.resources);
+  // `create` made the cgroups; a stopped sandbox may have lost them (host reboot before adoption).
+  if (sandbox.state === 'stopped') await createCgroups(ctx.layout, id, sandbox.spec.resources);
   if (sandbox.spec.rootfsPath) await mountOverlay(sandbox.spec.rootfsPath, sandbox.paths);
   const initPid = await launchInit(ctx, sandbox);
   sandbox.initPid = initPid;
@@ -107,7 +109,8 @@ export async function startSandbox(ctx: BackendContext, id: string): Promise<Pro
 
 async function launchInit(ctx: BackendContext, sandbox: ProcessSandbox): Promise<number> {
   const bwrap = planInitArgv({ mounts: sandbox.mounts, hostname: sandboxHostname(sandbox.id), seccompFd: 3, infoFd: 4, bwrapPath: ctx.tools.bwrap });
-  const argv = preludeArgv({ usernsHostBase: HOST_ID_BASE, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), argv: bwrap }, ctx.tools.perl);
+  const launch = { usernsHostBase: HOST_ID_BASE, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), argv: bwrap };
+  const argv = ctx.launcher ? planLaunchInitArgv({ launcher: ctx.launcher, keepFds: 5, ...launch }) : preludeArgv(launch, ctx.tools.perl);
   const log = await open(sandbox.paths.initLog, 'w', 0o600);
   const filter = await open(sandbox.paths.seccomp, 'r');
   try {
@@ -178,10 +181,16 @@ function endProcesses(sandbox: ProcessSandbox): void {
  * Kills every process of the sandbox. The pid namespace's init goes first, alone: its death takes
  * every process inside with it, and its host parent (bwrap) reaps it. Killing the parent first
  * would orphan it to the host's pid 1, which on some hosts never reaps. Then the rest (bwrap's
- * host side, nsenter chains, slirp4netns) by cgroup and by arguments.
+ * host side, launchers, slirp4netns) through the cgroup, until it is empty.
+ *
+ * The sandbox's cgroup lists all of them: every launch joins it before its first instruction
+ * (hutch-launch or the prelude), and nothing inside can leave it (no cgroupfs in the sandbox, its
+ * own cgroup namespace, mount denied by seccomp). So this costs a few reads of `cgroup.procs`,
+ * whatever else runs on the host; only a host without cgroups scans /proc for the sandbox's
+ * data-dir arguments.
  */
 export async function killSandboxProcesses(ctx: BackendContext, sandbox: Pick<ProcessSandbox, 'id' | 'paths' | 'initPid' | 'initStartTime'>): Promise<boolean> {
-  const found = async () => [...new Set([...(await cgroupPids(ctx.layout, sandbox.id)), ...(await findProcessesByArg(`${sandbox.paths.dir}/`))])];
+  const found = async () => (ctx.layout.mode === 'none' ? findProcessesByArg(`${sandbox.paths.dir}/`) : cgroupPids(ctx.layout, sandbox.id));
   const candidates = await found();
   const ours: number[] = [];
   for (const pid of candidates) if ((await parentPid(pid)) === process.pid) ours.push(pid);
@@ -190,8 +199,8 @@ export async function killSandboxProcesses(ctx: BackendContext, sandbox: Pick<Pr
   for (const pid of new Set(inits)) signalQuietly(pid);
   await waitReaped([...new Set(inits)], 2000);
   let clean = await killAll(ctx.layout, sandbox.id);
-  for (const pid of await found()) signalQuietly(pid);
-  if (ctx.layout.mode !== 'none') clean = clean && (await cgroupPids(ctx.layout, sandbox.id)).length === 0;
+  if (ctx.layout.mode === 'none') for (const pid of await found()) signalQuietly(pid);
+  else clean = clean && (await cgroupPids(ctx.layout, sandbox.id)).length === 0;
   await waitReaped(ours);
   return clean;
 }

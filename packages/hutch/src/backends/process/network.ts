@@ -18,7 +18,7 @@ export async function startNetwork(ctx: BackendContext, sandbox: ProcessSandbox,
   if (!needsEgress(sandbox.spec.network)) return;
   await ctx.egress.attach({
     backend: 'process', sandboxId: sandbox.id, dir: sandbox.paths.dir, policy: sandbox.spec.network, secrets: sandbox.spec.secrets,
-    slirp: { initPid, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), slirpPath: ctx.tools.slirp4netns, perlPath: ctx.tools.perl },
+    slirp: { initPid, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), slirpPath: ctx.tools.slirp4netns, perlPath: ctx.tools.perl, ...(ctx.launcher ? { launcherPath: ctx.launcher } : {}) },
   });
 }
 

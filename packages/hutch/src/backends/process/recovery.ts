@@ -2,7 +2,7 @@
  * Recovery after a server restart. `adopt` re-attaches to a sandbox from its runtime record: the
  * init pid is trusted only if the process with that pid has the recorded start time (pids get
  * reused). `reclaim` needs only the id: every host resource's location is derived from it
- * (the sandbox dir, `hutch/<id>` cgroups), and stray processes are found by their arguments.
+ * (the sandbox dir, `hutch/<id>` cgroups), and every process of the sandbox is in those cgroups.
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { SandboxSpec } from '../../domain/sandbox.js';

@@ -34,7 +34,7 @@ export interface AttachRequest {
   policy: NetworkPolicy;
   secrets: SandboxSecret[] | undefined;
   /** For slirp4netns: a pid in the sandbox's netns, its cgroups, tools. Absent on adopt. */
-  slirp?: { initPid: number; cgroupProcs: string[]; slirpPath: string; perlPath: string };
+  slirp?: { initPid: number; cgroupProcs: string[]; slirpPath: string; perlPath: string; launcherPath?: string };
 }
 
 async function resolvConfServers(): Promise<string[]> {
@@ -95,6 +95,7 @@ export class SandboxEgress {
       await startSlirp({
         backend: req.backend, sandboxId: req.sandboxId, initPid: req.slirp.initPid, cgroupProcs: req.slirp.cgroupProcs,
         logFile: join(req.dir, 'slirp.log'), slirpPath: req.slirp.slirpPath, perlPath: req.slirp.perlPath,
+        ...(req.slirp.launcherPath ? { launcherPath: req.slirp.launcherPath } : {}),
         env: { LD_PRELOAD: shim ?? DEFAULT_SHIM_PATH, HUTCH_EGRESS_SOCKET: this.socketPath(req.sandboxId), HUTCH_EGRESS_DNS_PORT: String(proxy.dnsPort) },
       });
     } catch (err) {

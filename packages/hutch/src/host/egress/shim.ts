@@ -2,14 +2,8 @@
  * The egress shim (native/egress-shim.c): where it is, and building it when it is missing.
  * scripts/setup.sh builds it; `ensureShim` builds it on first use on a host that has gcc.
  */
-import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdir, rename, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { ensureNative, nativeReady } from '../native-build.js';
 
 /** dist/src/host/egress → packages/hutch/native. */
 export const SHIM_SOURCE = fileURLToPath(new URL('../../../../native/egress-shim.c', import.meta.url));
@@ -17,26 +11,11 @@ export const DEFAULT_SHIM_PATH = fileURLToPath(new URL('../../../../native/build
 
 /** True when the shim exists and is at least as new as its source. */
 export async function shimReady(path = DEFAULT_SHIM_PATH): Promise<boolean> {
-  const built = await stat(path).catch(() => undefined);
-  if (!built) return false;
-  const source = await stat(SHIM_SOURCE).catch(() => undefined);
-  return !source || source.mtimeMs <= built.mtimeMs;
+  return nativeReady({ source: SHIM_SOURCE, output: path });
 }
 
 /** Builds the shim with gcc unless it is ready; returns whether it is usable. */
 export async function ensureShim(path = DEFAULT_SHIM_PATH, gcc = '/usr/bin/gcc'): Promise<boolean> {
-  if (await shimReady(path)) return true;
-  if (path !== DEFAULT_SHIM_PATH) return false;
-  const hasGcc = await access(gcc, constants.X_OK).then(() => true, () => false);
-  const hasSource = await access(SHIM_SOURCE, constants.R_OK).then(() => true, () => false);
-  if (!hasGcc || !hasSource) return false;
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await run(gcc, ['-shared', '-fPIC', '-O2', '-o', tmp, SHIM_SOURCE, '-ldl'], { timeout: 60_000 });
-    await rename(tmp, path);
-    return true;
-  } catch {
-    return false;
-  }
+  if (path !== DEFAULT_SHIM_PATH) return shimReady(path);
+  return ensureNative({ source: SHIM_SOURCE, output: path, flags: ['-shared', '-fPIC', '-O2'], libs: ['-ldl'] }, gcc);
 }
