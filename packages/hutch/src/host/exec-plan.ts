@@ -63,6 +63,12 @@ export interface WrapperPlanInput {
   shell?: string;
   /** Fd (in the child) the wrapper writes its in-sandbox pid to; undefined (PTY): printed as OSC. */
   pidFd?: number;
+  /**
+   * The command's environment, set inside the sandbox by `env -i` (with PWD = cwd). For launchers
+   * that run as host root through a dynamic loader or an interpreter (Perl, nsenter): they must be
+   * spawned with a fixed environment, never the caller's (LD_PRELOAD, PERL5OPT, ...).
+   */
+  env?: Record<string, string>;
 }
 
 /**
@@ -76,5 +82,6 @@ export function planWrapperArgv(input: WrapperPlanInput): string[] {
   const command = input.shell !== undefined
     ? ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -lc "$1"; else exec /bin/sh -c "$1"; fi', 'sh', input.shell]
     : [input.cmd ?? 'true', ...(input.args ?? [])];
-  return ['/bin/sh', '-c', wrapper, 'hutch-exec', input.cwd, ...command];
+  const withEnv = input.env === undefined ? command : ['/usr/bin/env', '-i', ...Object.entries({ ...input.env, PWD: input.cwd }).map(([k, v]) => `${k}=${v}`), ...command];
+  return ['/bin/sh', '-c', wrapper, 'hutch-exec', input.cwd, ...withEnv];
 }

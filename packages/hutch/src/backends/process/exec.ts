@@ -9,7 +9,7 @@
  * `ExecProcess` (host/exec-process.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { BadRequestError, InvalidTransitionError } from '../../domain/errors.js';
+import { BackendFailureError, BadRequestError, InvalidTransitionError } from '../../domain/errors.js';
 import type { ExecSpec } from '../../domain/process.js';
 import { normalizeSandboxPath } from '../../port/sandbox-path.js';
 import { oomKills } from '../../host/cgroups.js';
@@ -17,9 +17,9 @@ import { resolveSandboxPath } from '../../host/confined-files.js';
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecLaunch, type ExecProcess } from '../../host/exec-process.js';
 import { planLaunchExecArgv } from '../../host/launcher.js';
 import { preludeArgv } from '../../host/prelude.js';
-import { childPids, innermostPid } from '../../host/proc.js';
+import { childPids, innermostPid, isSameProcess } from '../../host/proc.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
-import { isRootExecUser } from '../../host/exec-plan.js';
+import { DEFAULT_PATH, isRootExecUser } from '../../host/exec-plan.js';
 import { cgroupProcsFiles, parsePasswd, planExecArgv, planExecEnv, resolveExecUser } from './plan.js';
 
 export { ExecProcess } from '../../host/exec-process.js';
@@ -31,6 +31,10 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
     throw new InvalidTransitionError(sandbox.state === 'created' ? 'creating' : sandbox.state, 'running', 'exec in');
   }
   if ((spec.cmd === undefined) === (spec.shell === undefined)) throw new BadRequestError('Give exactly one of cmd or shell.');
+  // The launcher enters the namespaces of the recorded init pid: never those of a process that reused it.
+  if (sandbox.initStartTime !== undefined && !(await isSameProcess(sandbox.initPid, sandbox.initStartTime))) {
+    throw new BackendFailureError("The sandbox's init process is gone; stop and start the sandbox.", { sandboxId: id });
+  }
   const cwd = normalizeSandboxPath(spec.cwd ?? sandbox.spec.workdir ?? '/workspace', '/workspace');
   // Root (the default) needs no passwd lookup: the sandbox's /etc/passwd is read only for others.
   const user = resolveExecUser(spec.user, parsePasswd(isRootExecUser(spec.user) ? '' : await readPasswd(ctx, sandbox)));
@@ -43,8 +47,11 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
     : preludeArgv({
       seccompFile: sandbox.paths.seccomp,
       cgroupProcs,
-      argv: planExecArgv({ initPid: sandbox.initPid, user, cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd, nsenterPath: ctx.tools.nsenter }),
+      argv: planExecArgv({ initPid: sandbox.initPid, user, cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd, nsenterPath: ctx.tools.nsenter, env }),
     }, ctx.tools.perl);
+  // Perl and nsenter run as host root through the dynamic loader: they get a fixed environment and
+  // the command's is set inside the sandbox (env -i). The static launcher passes it through.
+  const launchEnv = ctx.launcher ? env : { PATH: DEFAULT_PATH };
   const oomBefore = await oomKills(ctx.layout, id).catch(() => 0);
   const hooks: ExecHooks = {
     // The command is the launcher's (or nsenter's) child whose innermost pid is the reported one.
@@ -54,7 +61,7 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
     },
     oomKills: () => oomKills(ctx.layout, id),
   };
-  const launch: ExecLaunch = { backend: 'process', sandboxId: id, argv, env, spec, cwd, hooks, oomBefore };
+  const launch: ExecLaunch = { backend: 'process', sandboxId: id, argv, env: launchEnv, spec, cwd, hooks, oomBefore };
   const proc = await (spec.pty ? startPtyProcess(launch) : startPipeProcess(launch));
   if (spec.timeoutMs && spec.timeoutMs > 0) proc.armTimeout(spec.timeoutMs);
   sandbox.processes.set(proc.pid, proc);
