@@ -371,6 +371,13 @@ static int run_exec(int argc, char **argv) {
   }
   /* What `cd` in the former sh wrapper exported. */
   if (setenv("PWD", cwd, 1) != 0 || setenv("OLDPWD", "/", 1) != 0) die("setenv", errno);
+  /* The caller's GLIBC_TUNABLES travels under another name so that this static binary, which runs
+   * as host root, never parses it (glibc reads tunables at startup even when linked statically). */
+  const char *tunables = getenv("HUTCH_SANDBOX_GLIBC_TUNABLES");
+  if (tunables) {
+    if (setenv("GLIBC_TUNABLES", tunables, 1) != 0) die("setenv", errno);
+    unsetenv("HUTCH_SANDBOX_GLIBC_TUNABLES");
+  }
   if (shell) {
     char *bash[] = { "/bin/bash", "-lc", cmd[0], NULL };
     char *sh[] = { "/bin/sh", "-c", cmd[0], NULL };

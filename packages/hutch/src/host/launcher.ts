@@ -27,6 +27,16 @@ export async function ensureLauncher(path = DEFAULT_LAUNCHER_PATH, gcc = '/usr/b
   return (await ensureNative(build, gcc)) ? path : undefined;
 }
 
+/**
+ * The launcher's environment for an exec: the command's, except GLIBC_TUNABLES, which is passed as
+ * HUTCH_SANDBOX_GLIBC_TUNABLES and restored by the launcher inside the sandbox just before exec.
+ */
+export function launcherExecEnv(env: Record<string, string>): Record<string, string> {
+  if (env.GLIBC_TUNABLES === undefined) return env;
+  const { GLIBC_TUNABLES: tunables, ...rest } = env;
+  return { ...rest, HUTCH_SANDBOX_GLIBC_TUNABLES: tunables };
+}
+
 export interface LaunchInitInput {
   launcher: string;
   /** `cgroup.procs` files joined before anything else runs. */

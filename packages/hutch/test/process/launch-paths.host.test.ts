@@ -45,10 +45,10 @@ for (const path of ['hutch-launch', 'perl prelude + nsenter'] as const) {
       assert.deepEqual((await run(backend, id, { shell: 'kill -KILL $$' })).exit, { exitCode: null, signal: 'SIGKILL', reason: 'signaled' });
       assert.equal((await run(backend, id, { cmd: 'sh', args: ['-c', 'exit 3'] })).exit.exitCode, 3);
       // The caller's environment reaches the command, never the host-root launcher (Perl, nsenter).
-      const hostile = { PERL5OPT: '-Mhutch_no_such_module', GIVEN: 'kept' };
-      const envRun = await run(backend, id, { shell: 'echo "$PERL5OPT|$GIVEN"', env: hostile });
+      const hostile = { PERL5OPT: '-Mhutch_no_such_module', GLIBC_TUNABLES: 'glibc.malloc.check=0', GIVEN: 'kept' };
+      const envRun = await run(backend, id, { shell: 'echo "$PERL5OPT|$GLIBC_TUNABLES|$GIVEN|${HUTCH_SANDBOX_GLIBC_TUNABLES-unset}"', env: hostile });
       assert.deepEqual(envRun.exit, { exitCode: 0, signal: null, reason: 'exited' }, envRun.stderr);
-      assert.equal(envRun.stdout, '-Mhutch_no_such_module|kept\n');
+      assert.equal(envRun.stdout, '-Mhutch_no_such_module|glibc.malloc.check=0|kept|unset\n');
       assert.doesNotMatch(envRun.stderr, /hutch_no_such_module/);
       const root = await run(backend, id, { cmd: 'cat', args: ['/proc/self/uid_map'] });
       assert.equal(root.stdout.trim().split(/\s+/).join(' '), '0 100000 65536');

@@ -15,7 +15,7 @@ import { normalizeSandboxPath } from '../../port/sandbox-path.js';
 import { oomKills } from '../../host/cgroups.js';
 import { resolveSandboxPath } from '../../host/confined-files.js';
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecLaunch, type ExecProcess } from '../../host/exec-process.js';
-import { planLaunchExecArgv } from '../../host/launcher.js';
+import { launcherExecEnv, planLaunchExecArgv } from '../../host/launcher.js';
 import { preludeArgv } from '../../host/prelude.js';
 import { childPids, innermostPid, isSameProcess } from '../../host/proc.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
@@ -50,8 +50,9 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
       argv: planExecArgv({ initPid: sandbox.initPid, user, cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd, nsenterPath: ctx.tools.nsenter, env }),
     }, ctx.tools.perl);
   // Perl and nsenter run as host root through the dynamic loader: they get a fixed environment and
-  // the command's is set inside the sandbox (env -i). The static launcher passes it through.
-  const launchEnv = ctx.launcher ? env : { PATH: DEFAULT_PATH };
+  // the command's is set inside the sandbox (env -i). The static launcher passes it through (see
+  // launcherExecEnv for the one variable a static binary still reads).
+  const launchEnv = ctx.launcher ? launcherExecEnv(env) : { PATH: DEFAULT_PATH };
   const oomBefore = await oomKills(ctx.layout, id).catch(() => 0);
   const hooks: ExecHooks = {
     // The command is the launcher's (or nsenter's) child whose innermost pid is the reported one.
