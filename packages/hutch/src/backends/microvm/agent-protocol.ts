@@ -4,8 +4,10 @@
  * Host → guest: a request `{"id":n,"op":"exec",...}`. Guest → host: the reply `{"id":n,"ok":true,...}`
  * or `{"id":n,"ok":false,"errno":"ENOENT","message":"..."}`, and unsolicited events:
  * `{"ev":"out","p":pid,"s":"stdout"|"stderr"|"pty","d":base64}`, `{"ev":"exit","p":pid,"code":n|null,"sig":name|null}`,
- * `{"ev":"watch","w":watchId,"type":"create"|...,"path":"/..."}`. Many processes share the channel;
- * the pid is the multiplexing key, and binary data is base64 so a frame is always one line.
+ * `{"ev":"watch","w":watchId,"type":"create"|...,"path":"/..."}`, and for port forwarding
+ * `{"ev":"conn","c":connectionId,"d":base64}` / `{"ev":"conn_end","c":connectionId,"errno":name|null}`.
+ * Many processes and connections share the channel; the pid (or connection id) is the multiplexing
+ * key, and binary data is base64 so a frame is always one line.
  */
 
 export type AgentReply = { id: number; ok: true; [key: string]: unknown } | { id: number; ok: false; errno: string; message: string };
@@ -13,7 +15,9 @@ export type AgentReply = { id: number; ok: true; [key: string]: unknown } | { id
 export type AgentEvent =
   | { ev: 'out'; p: number; s: 'stdout' | 'stderr' | 'pty'; d: string }
   | { ev: 'exit'; p: number; code: number | null; sig: string | null }
-  | { ev: 'watch'; w: number; type: string; path: string };
+  | { ev: 'watch'; w: number; type: string; path: string }
+  | { ev: 'conn'; c: number; d: string }
+  | { ev: 'conn_end'; c: number; errno: string | null };
 
 export type AgentMessage = { kind: 'reply'; reply: AgentReply } | { kind: 'event'; event: AgentEvent };
 

@@ -90,6 +90,7 @@ const SUPPORTED: Capability[] = [
   'limits.memory',
   'limits.cpu',
   'network.none',
+  'network.port_forward',
   'stats',
   'snapshot.filesystem',
   'snapshot.memory',
@@ -105,7 +106,7 @@ export function reportFromProbe(probe: HostProbe, request: AccelRequest): Capabi
   const notes: Record<string, string> = {
     accel: 'accel' in accel ? accel.accel : 'none',
     machine: 'qemu microvm, virtio-mmio, virtio-serial agent',
-    network: 'none: no network device at all',
+    network: 'none: no network device at all; ports are forwarded through the guest agent',
   };
   if (emulated) notes.emulated = 'emulated: not a security boundary (QEMU TCG; use a host with vmx/svm for hardware isolation)';
   return {

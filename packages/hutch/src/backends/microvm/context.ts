@@ -55,6 +55,16 @@ export interface Vm {
   /** Agent events for a pid whose exec reply has not been handled yet. */
   earlyEvents: Map<number, AgentEvent[]>;
   nextWatchId: number;
+  /** Open port-forwarding connections by id (ids chosen here; see ports.ts). */
+  connections: Map<number, PortConnection>;
+  nextConnectionId: number;
+}
+
+/** The host end of one forwarded TCP connection, fed by the agent's `conn` / `conn_end` events. */
+export interface PortConnection {
+  onData(data: Buffer): void;
+  /** The service closed, the connection failed, or the VM/agent went away. */
+  onEnd(): void;
 }
 
 export interface MicrovmContext {

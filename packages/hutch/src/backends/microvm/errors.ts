@@ -4,7 +4,7 @@
  * never a host path.
  */
 import { spawn } from 'node:child_process';
-import { AlreadyExistsError, BackendFailureError, BadRequestError, FileNotFoundError, HutchError } from '../../domain/errors.js';
+import { AlreadyExistsError, BackendFailureError, BadRequestError, FileNotFoundError, HutchError, PortNotOpenError } from '../../domain/errors.js';
 import { AgentRequestError } from './agent-channel.js';
 
 /** Runs a host tool; resolves with its stdout, throws `BackendFailureError` (tool name + status) on failure. */
@@ -62,4 +62,15 @@ export function guestExecError(err: unknown): HutchError {
     if (err.errno === 'ENOENT' || err.errno === 'ENOTDIR') return new BadRequestError('The working directory does not exist in the sandbox.');
   }
   return new BackendFailureError('The command could not be started in the VM.', undefined, { cause: err });
+}
+
+/**
+ * Translates an agent error while connecting to `port` in the guest: nothing listening (refused, or
+ * no such loopback address) → `PortNotOpenError`; anything else (including an agent that predates
+ * port forwarding, which answers `EINVAL`) → `BackendFailureError`. HutchErrors pass through.
+ */
+export function guestPortError(err: unknown, sandboxId: string, port: number): HutchError {
+  if (err instanceof HutchError) return err;
+  if (err instanceof AgentRequestError && (err.errno === 'ECONNREFUSED' || err.errno === 'EADDRNOTAVAIL')) return new PortNotOpenError(sandboxId, port);
+  return new BackendFailureError(`Could not open a connection to port ${port} in the sandbox.`, { sandboxId, port }, { cause: err });
 }

@@ -148,6 +148,9 @@ export async function execInVm(vm: Vm, agent: AgentChannel, spec: ExecSpec): Pro
 
 /** Routes one agent event to the process or watcher it belongs to. */
 export function dispatchAgentEvent(vm: Vm, event: AgentEvent): void {
+  // A connection is registered before its `connect` is sent, so its events never arrive early.
+  if (event.ev === 'conn') return vm.connections.get(event.c)?.onData(Buffer.from(event.d, 'base64'));
+  if (event.ev === 'conn_end') return vm.connections.get(event.c)?.onEnd();
   if (event.ev !== 'watch' && !vm.processes.has(event.p)) {
     if (vm.earlyEvents.size > 256) vm.earlyEvents.clear();
     const list = vm.earlyEvents.get(event.p) ?? [];
@@ -160,7 +163,12 @@ export function dispatchAgentEvent(vm: Vm, event: AgentEvent): void {
   else if (event.ev === 'watch') vm.watchers.get(event.w)?.push({ type: event.type as FileEventType, path: event.path });
 }
 
-/** Ends every tracked process still running with `reason` (destroy, stop, lost channel). */
+/**
+ * Ends every tracked process still running with `reason` (destroy, stop, lost channel), and every
+ * forwarded connection (its stream reads EOF).
+ */
 export function endAll(vm: Vm, reason: TerminationReason): void {
   for (const proc of vm.processes.values()) proc.finish(null, null, reason);
+  for (const connection of [...vm.connections.values()]) connection.onEnd();
+  vm.connections.clear();
 }

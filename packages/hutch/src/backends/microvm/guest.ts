@@ -46,11 +46,14 @@ exec $B switch_root /newroot /usr/bin/python3 -u /run/hutch/agent.py
  * The guest agent (python3, stdlib only). One selector loop multiplexes the channel, every
  * process's pipes or pty, SIGCHLD and inotify. While the host is disconnected the port reads EOF
  * at once, so the agent then re-checks every 50 ms instead of spinning; connected, it blocks.
+ * It also holds the TCP connections of port forwarding (ops `connect`, `conn_*`; see ports.ts),
+ * with flow control both ways: a connection is not read while the channel is backed up or the host
+ * paused it, and a `conn_write` is answered only once the service has taken most of what was sent.
  */
 export const GUEST_AGENT = String.raw`#!/usr/bin/python3 -u
 # Hutch guest agent: PID 1 of the microVM after switch_root. Speaks JSON lines over the
 # virtio-serial port "agent": requests {"id","op",...} -> replies {"id","ok",...}; events {"ev",...}.
-import base64, ctypes, errno, json, os, pwd, grp, selectors, signal, stat, struct, sys, time, fcntl, termios
+import base64, ctypes, errno, json, os, pwd, grp, selectors, signal, socket, stat, struct, sys, time, fcntl, termios
 
 sel = selectors.DefaultSelector()
 libc = ctypes.CDLL(None, use_errno=True)
@@ -496,6 +499,205 @@ def read_inotify():
             chan.send({'ev': 'watch', 'w': wid, 'type': kind, 'path': d.rstrip('/') + '/' + name if name else d})
 
 
+# ---- port forwarding: TCP connections to this guest's loopback, ids chosen by the host ----
+CONN_HIGH = 1 << 20  # answer a conn_write only once at most this much waits for the service
+CHAN_HIGH = 1 << 20  # stop reading connections while the channel holds more than this
+conns = {}
+
+
+class Conn:
+    def __init__(self, cid, port, rid):
+        self.cid, self.port = cid, port
+        self.rid = rid  # the connect request, until it is answered
+        self.hosts = [(socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')]
+        self.err = 0
+        self.sock = None
+        self.events = 0
+        self.out = bytearray()
+        self.write_rid = None  # a conn_write answered once out has drained below CONN_HIGH
+        self.shut = 0  # 1: the host ended its side (shutdown once out is empty), 2: done
+        self.paused = False
+
+
+def conn_watch(c):
+    if c.sock is None:
+        return
+    if c.rid is not None:
+        ev = selectors.EVENT_WRITE
+    else:
+        ev = (selectors.EVENT_READ if not c.paused and len(chan.out) < CHAN_HIGH else 0) | (selectors.EVENT_WRITE if c.out else 0)
+    if ev == c.events:
+        return
+    if c.events and ev:
+        sel.modify(c.sock, ev, ('conn', c.cid))
+    elif c.events:
+        sel.unregister(c.sock)
+    else:
+        sel.register(c.sock, ev, ('conn', c.cid))
+    c.events = ev
+
+
+def conn_drop(c, answer=True):
+    if c.sock is not None:
+        if c.events:
+            sel.unregister(c.sock)
+        c.sock.close()
+        c.sock = None
+    c.events = 0
+    conns.pop(c.cid, None)
+    if answer and c.rid is not None:
+        code = c.err or errno.ECANCELED
+        chan.send({'id': c.rid, 'ok': False, 'errno': errno.errorcode.get(code, 'EIO'), 'message': os.strerror(code)})
+    if answer and c.write_rid is not None:
+        chan.send({'id': c.write_rid, 'ok': True})
+    c.rid = c.write_rid = None
+
+
+def conn_next(c):
+    # 127.0.0.1 first, ::1 only when nothing listens there; the first error is the one reported.
+    while c.hosts:
+        family, host = c.hosts.pop(0)
+        try:
+            s = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+        except OSError as e:
+            c.err = c.err or e.errno
+            continue
+        rc = s.connect_ex((host, c.port))
+        if rc in (0, errno.EINPROGRESS):
+            c.sock = s
+            if rc == 0:
+                conn_ready(c)
+            else:
+                conn_watch(c)
+            return
+        s.close()
+        c.err = c.err or rc
+        if rc != errno.ECONNREFUSED:
+            break
+    conn_drop(c)
+
+
+def conn_ready(c):
+    chan.send({'id': c.rid, 'ok': True})
+    c.rid = None
+    conn_watch(c)
+
+
+def conn_end(c, code):
+    chan.send({'ev': 'conn_end', 'c': c.cid, 'errno': errno.errorcode.get(code, 'EIO') if code else None})
+    conn_drop(c)
+
+
+def conn_flushed(c):
+    if c.write_rid is not None and len(c.out) <= CONN_HIGH:
+        chan.send({'id': c.write_rid, 'ok': True})
+        c.write_rid = None
+    if c.shut == 1 and not c.out:
+        c.shut = 2
+        try:
+            c.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def conn_event(c, mask):
+    if c.rid is not None:
+        rc = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if rc == 0:
+            return conn_ready(c)
+        sel.unregister(c.sock)
+        c.sock.close()
+        c.sock, c.events = None, 0
+        c.err = c.err or rc
+        if rc != errno.ECONNREFUSED:
+            c.hosts = []
+        return conn_next(c)
+    if mask & selectors.EVENT_WRITE and c.out:
+        try:
+            del c.out[:c.sock.send(c.out)]
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            return conn_end(c, e.errno)
+        conn_flushed(c)
+    if mask & selectors.EVENT_READ:
+        try:
+            data = c.sock.recv(1 << 16)
+        except BlockingIOError:
+            data = None
+        except OSError as e:
+            return conn_end(c, e.errno)
+        if data == b'':
+            return conn_end(c, 0)
+        if data:
+            chan.send({'ev': 'conn', 'c': c.cid, 'd': B64(data)})
+    conn_watch(c)
+
+
+def conn_guard(c, fn, *args):
+    # PID 1 must not die over one connection: an unexpected failure ends that connection only.
+    try:
+        fn(c, *args)
+    except Exception:
+        try:
+            conn_end(c, errno.EIO)
+        except Exception:
+            conns.pop(c.cid, None)
+
+
+def get_conn(req):
+    c = conns.get(req['c'])
+    if c is None or c.rid is not None:
+        raise OSError(errno.ENOTCONN, 'no such connection')
+    return c
+
+
+def op_connect(req):
+    port = req['port']
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise OSError(errno.EINVAL, 'not a TCP port')
+    if req['c'] in conns:
+        raise OSError(errno.EEXIST, 'connection id in use')
+    c = Conn(req['c'], port, req['id'])
+    conns[c.cid] = c
+    conn_next(c)
+    return None
+
+
+def op_conn_write(req):
+    c = get_conn(req)
+    if c.shut:
+        raise OSError(errno.EPIPE, 'the connection was shut down for writing')
+    c.out += UNB64(req.get('d'))
+    conn_watch(c)
+    if len(c.out) > CONN_HIGH:
+        c.write_rid = req['id']
+        return None
+    return {}
+
+
+def op_conn_shut(req):
+    c = get_conn(req)
+    c.shut = c.shut or 1
+    conn_flushed(c)
+    return {}
+
+
+def op_conn_close(req):
+    c = conns.get(req['c'])
+    if c is not None:
+        conn_drop(c)
+    return {}
+
+
+def op_conn_pause(req, paused):
+    c = conns.get(req['c'])
+    if c is not None:
+        c.paused = paused
+        conn_watch(c)
+    return {}
+
+
 # ---- misc ----
 def op_hello(req):
     if req.get('time_ms'):
@@ -510,6 +712,10 @@ def op_hello(req):
         base_env.clear()
         base_env.update({'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8'})
         base_env.update(req['env'])
+    # A new host (start, restore, adoption) knows none of the connections: close them, unanswered
+    # (their request ids belong to the previous host).
+    for c in list(conns.values()):
+        conn_drop(c, False)
     return {'pids': sorted(procs)}
 
 
@@ -538,7 +744,9 @@ OPS = {'exec': op_exec, 'stdin': lambda r: (write_stdin(get_proc(r), UNB64(r.get
        'close_stdin': lambda r: (close_stdin(get_proc(r)), {})[1], 'signal': op_signal,
        'resize': lambda r: (set_winsize(get_proc(r).pty_fd, r['cols'], r['rows']), {})[1],
        'stat': op_stat, 'list': op_list, 'read': op_read, 'write': op_write, 'mkdir': op_mkdir, 'move': op_move,
-       'remove': op_remove, 'watch': op_watch, 'unwatch': op_unwatch, 'hello': op_hello, 'stats': op_stats, 'sync': op_sync}
+       'remove': op_remove, 'watch': op_watch, 'unwatch': op_unwatch, 'hello': op_hello, 'stats': op_stats, 'sync': op_sync,
+       'connect': op_connect, 'conn_write': op_conn_write, 'conn_shut': op_conn_shut, 'conn_close': op_conn_close,
+       'conn_pause': lambda r: op_conn_pause(r, True), 'conn_resume': lambda r: op_conn_pause(r, False)}
 
 
 def handle(line):
@@ -549,6 +757,8 @@ def handle(line):
     rid = req.get('id')
     try:
         res = OPS[req['op']](req)
+        if res is None:  # answered later (connect, a conn_write waiting for the service)
+            return
         res['id'] = rid
         res['ok'] = True
     except OSError as e:
@@ -604,6 +814,11 @@ def main():
                 reap()
             elif kind == 'inotify':
                 read_inotify()
+            elif kind == 'conn' and arg in conns:
+                conn_guard(conns[arg], conn_event, mask)
+        # Connections are read only while the channel keeps up (conn_watch checks its backlog).
+        for c in list(conns.values()):
+            conn_guard(c, conn_watch)
         if not chan.registered:
             chan.wake()
         for p in [p for p in procs.values() if p.status is not None]:

@@ -11,6 +11,7 @@ import { CapabilityMissingError, InvalidTransitionError, ProcessNotFoundError, U
 import type { SandboxSpec, SandboxStats } from '../../domain/sandbox.js';
 import type { CapabilityReport } from '../../port/capabilities.js';
 import type { IsolationBackend } from '../../port/isolation-backend.js';
+import { checkPortNumber } from '../../host/sandbox-port.js';
 import type { AgentChannel } from './agent-channel.js';
 import { prepareBootArtifacts, type BootArtifacts } from './artifacts.js';
 import { missingPrerequisites, probeHost, reportFromProbe, resolveAccel, type AccelRequest, type HostProbe } from './capabilities.js';
@@ -18,6 +19,7 @@ import { DEFAULT_TOOLS, getVm, runtimeRecord, withLock, type MicrovmContext, typ
 import { execInVm } from './exec.js';
 import { listPath, mkdirPath, movePath, readPath, removePath, statPath, watchPath, writePath } from './files.js';
 import { createVm, destroyVm, setPaused, startVm, stopVm } from './lifecycle.js';
+import { connectGuestPort } from './ports.js';
 import { adoptVm, reclaimVm } from './recovery.js';
 import { deleteSnapshotDir, readSnapshot, snapshotVm } from './snapshots.js';
 
@@ -172,6 +174,12 @@ export function createMicrovmBackend(options: MicrovmBackendOptions): IsolationB
     },
     async deleteSnapshot(artifact) {
       await deleteSnapshotDir(await context(), artifact);
+    },
+
+    async connectPort(id, port, opts) {
+      checkPortNumber(port);
+      const { vm, agent } = await live(id, 'connect to a port in');
+      return connectGuestPort(vm, agent, port, opts?.signal);
     },
 
     async adopt(id, record) {

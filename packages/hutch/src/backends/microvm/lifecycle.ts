@@ -41,6 +41,7 @@ export async function createVm(ctx: MicrovmContext, spec: SandboxSpec, restoreFr
   const vm: Vm = {
     id: spec.id, spec, shape, paths, state: 'created', image, booted: false, agentGeneration: 0,
     processes: new Map(), watchers: new Map(), earlyEvents: new Map(), nextWatchId: 1,
+    connections: new Map(), nextConnectionId: 1,
   };
   if (restoreFrom) vm.restoreFrom = restoreFrom.snapshot.dir;
   // The config holds env values (possibly secrets): private to root, never logged or journaled.

@@ -29,6 +29,7 @@ export async function adoptVm(ctx: MicrovmContext, id: string, record: Record<st
   const vm: Vm = {
     id, spec: config.spec, shape: config.shape, paths, state: 'stopped', image: config.image, booted: true,
     agentGeneration: Math.max(-1, ...generations) + 1, processes: new Map(), watchers: new Map(), earlyEvents: new Map(), nextWatchId: 1,
+    connections: new Map(), nextConnectionId: 1,
   };
   const pid = await findQemu(paths.pidFile, id);
   if (pid === undefined) {

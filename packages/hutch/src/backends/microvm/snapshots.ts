@@ -46,6 +46,7 @@ export async function templateSnapshot(ctx: MicrovmContext, image: string, shape
     const vm: Vm = {
       id, spec: { id, resources: {}, env: {}, network: { mode: shape.network } }, shape, paths, state: 'created', image, booted: false,
       agentGeneration: 0, processes: new Map(), watchers: new Map(), earlyEvents: new Map(), nextWatchId: 1,
+      connections: new Map(), nextConnectionId: 1,
     };
     try {
       await runTool([ctx.tools.qemuImg, 'create', '-q', '-f', 'qcow2', '-b', image, '-F', 'raw', paths.disk]);
