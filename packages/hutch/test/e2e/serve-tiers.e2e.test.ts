@@ -1,9 +1,9 @@
 /**
  * `hutch serve` end to end on the real tiers, as a user runs it: the default (process tier) and
  * `--backend container`, each driven through @hutch/sdk from the `base` template: python3, sudo,
- * git as user `user` in /home/user, files, and a session; on the container tier also the port
- * proxy (E2B's `E2b-Sandbox-Id`/`E2b-Sandbox-Port` headers and `Host: <port>-<id>.<domain>`) to a
- * service bound to the container's loopback.
+ * git as user `user` in /home/user, files, and a session; on the container and microVM tiers also
+ * the port proxy (E2B's `E2b-Sandbox-Id`/`E2b-Sandbox-Port` headers and `Host: <port>-<id>.<domain>`)
+ * to a service bound to the sandbox's loopback (the microVM tier with the explicit TCG opt-in).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,18 +13,19 @@ import { dirname, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from '@hutch/sdk';
+import { createMicrovmBackend } from '../../src/backends/microvm/index.js';
 import { containerSkipReason } from '../container/helpers.js';
 import { processTierUnavailable } from './harness.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
-async function withServer(backend: string, work: (connection: { apiUrl: string; apiKey: string }) => Promise<void>): Promise<void> {
+async function withServer(backend: string, work: (connection: { apiUrl: string; apiKey: string }) => Promise<void>, extraEnv: Record<string, string> = {}): Promise<void> {
   const dataDir = await mkdtemp('/var/tmp/hutch-serve-e2e-');
   await chmod(dataDir, 0o711);
   const apiKey = 'hutch_' + 'cd'.repeat(32);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUTCH_'))) as Record<string, string>;
   const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(backend === 'default' ? [] : ['--backend', backend])], {
-    env: { ...env, HUTCH_API_KEY: apiKey },
+    env: { ...env, ...extraEnv, HUTCH_API_KEY: apiKey },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
@@ -104,6 +105,17 @@ async function exercisePortProxy(connection: { apiUrl: string; apiKey: string })
   }
 }
 
+/** Why the microVM tier cannot run here under TCG, or undefined. */
+async function microvmSkipReason(): Promise<string | undefined> {
+  const dataDir = await mkdtemp('/var/tmp/hutch-serve-e2e-probe-');
+  try {
+    const health = (await createMicrovmBackend({ dataDir, accel: 'tcg' }).capabilities()).health;
+    return health.status === 'unsupported_host' ? `microvm backend unsupported here: missing ${health.missing.join(', ')}` : undefined;
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 describe('hutch serve on the real tiers', () => {
   it('serves the process tier by default (base template through the SDK)', async (t) => {
     const reason = await processTierUnavailable();
@@ -121,5 +133,11 @@ describe('hutch serve on the real tiers', () => {
     const reason = await containerSkipReason();
     if (reason) return t.skip(reason);
     await withServer('container', exercisePortProxy);
+  });
+
+  it('proxies a port of a microVM sandbox (E2B headers and Host routing, TCG opt-in)', async (t) => {
+    const reason = await microvmSkipReason();
+    if (reason) return t.skip(reason);
+    await withServer('microvm', exercisePortProxy, { HUTCH_MICROVM_ACCEL: 'tcg' });
   });
 });
