@@ -18,7 +18,8 @@ import { parsePasswd, planExecEnv, planWrapperArgv, resolveExecUser, type ExecUs
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecProcess } from '../../host/exec-process.js';
 import { innermostPid } from '../../host/proc.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
-import { planExecProcess, planRuntimeArgv } from './plan.js';
+import { planExecProcess } from './plan.js';
+import { runtimeArgv } from './runtime.js';
 
 /** Starts `spec` in a running sandbox and resolves once its in-container pid is known. */
 export async function execInSandbox(ctx: ContainerContext, id: string, spec: ExecSpec): Promise<ExecProcess> {
@@ -31,7 +32,7 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
   const args = planWrapperArgv({ cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd: spec.pty ? undefined : 3 });
   const processFile = join(sandbox.paths.execDir, `${randomBytes(8).toString('hex')}.json`);
   await writeFile(processFile, JSON.stringify(planExecProcess({ user, env, args, noNewPrivileges: ctx.noNewPrivileges })), { mode: 0o600 });
-  const argv = planRuntimeArgv(ctx.runtime, ['exec', '--process', processFile, ...(spec.pty ? [] : ['--preserve-fds', '1']), id]);
+  const argv = await runtimeArgv(ctx, ['exec', '--process', processFile, ...(spec.pty ? [] : ['--preserve-fds', '1']), id]);
   const hooks: ExecHooks = {
     // The runtime forks the command inside the pid namespace: find it among the sandbox's cgroup members.
     findHostPid: async (_launcher, pid) => {

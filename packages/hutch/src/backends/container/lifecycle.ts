@@ -79,7 +79,8 @@ export async function startSandbox(ctx: ContainerContext, id: string): Promise<C
   if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(portState(sandbox), 'running', 'start');
   await mountOverlay(sandbox.spec.rootfsPath!, sandbox.paths);
   await rm(sandbox.paths.pidFile, { force: true });
-  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log, sandbox.paths.merged);
+  const binds = (sandbox.spec.workspace?.mounts ?? []).map((m) => m.hostPath);
+  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log, sandbox.paths.merged, binds);
   if (result.code !== 0) {
     const stderr = await readFile(sandbox.paths.log, 'utf8').catch(() => '');
     await runtimeCall(ctx, ['delete', '--force', id]);
