@@ -117,11 +117,13 @@ function endProcesses(sandbox: ContainerSandbox): void {
 async function killContainer(ctx: ContainerContext, id: string): Promise<boolean> {
   if (canFreeze(ctx.layout) && (await isFrozen(ctx.layout, id))) await setFrozen(ctx.layout, id, false);
   // A delete can fail under load (a busy runtime, a timeout): retry while the runtime still knows it.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if ((await runtimeCall(ctx, ['delete', '--force', id])).code === 0 || !(await runtimeState(ctx, id))) break;
+  // A delete that succeeded needs no second look: the runtime has forgotten the container.
+  let deleted = false;
+  for (let attempt = 0; attempt < 3 && !deleted; attempt++) {
+    deleted = (await runtimeCall(ctx, ['delete', '--force', id])).code === 0 || !(await runtimeState(ctx, id));
   }
   const killed = await killAll(ctx.layout, id);
-  return killed && !(await runtimeState(ctx, id));
+  return killed && (deleted || !(await runtimeState(ctx, id)));
 }
 
 /** Stops every process; files are kept. Running or paused only. */
