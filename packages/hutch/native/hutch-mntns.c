@@ -14,9 +14,12 @@
  *        server starts its own;
  *     5. print "ready\n" on stdout, close it, and sleep until killed.
  *
- *   hutch-mntns run -t HOLDER_PID -i NS_INODE [-b MOUNT_POINT]... -- ARGV...
+ *   hutch-mntns run -t HOLDER_PID -i NS_INODE [-u MOUNT_POINT]... [-b MOUNT_POINT]... -- ARGV...
  *     1. open the holder's mount namespace and check its inode (a reused pid is refused);
- *     2. with -b: clone each host mount (recursively) while still in the host's namespace;
+ *     2. with -u: unmount each path in the host's namespace (destroy: the sandbox's root overlay,
+ *        saving a umount(8) spawn; a container still running keeps its own copy until it ends).
+ *        Not mounted or busy is no failure: the caller checks and retries;
+ *        with -b: clone each host mount (recursively) while still in the host's namespace;
  *     3. setns into the holder's namespace;
  *     4. without -b: exec ARGV (fds as given: crun exec --preserve-fds relies on it);
  *        with -b: attach each clone at the same path, fork, exec ARGV in the child; the parent waits,
@@ -122,14 +125,15 @@ static int run_hold(int argc, char **argv) {
 
 static int run_run(int argc, char **argv) {
   const char *pid = NULL, *inode = NULL;
-  const char *binds[MAX_BINDS];
-  int nbinds = 0, i = 0;
+  const char *binds[MAX_BINDS], *unmounts[MAX_BINDS];
+  int nbinds = 0, nunmounts = 0, i = 0;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) { i++; break; }
     if (i + 1 >= argc) break;
     if (strcmp(argv[i], "-t") == 0) pid = argv[++i];
     else if (strcmp(argv[i], "-i") == 0) inode = argv[++i];
     else if (strcmp(argv[i], "-b") == 0 && nbinds < MAX_BINDS) binds[nbinds++] = argv[++i];
+    else if (strcmp(argv[i], "-u") == 0 && nunmounts < MAX_BINDS) unmounts[nunmounts++] = argv[++i];
     else { fprintf(stderr, "hutch-mntns: run: unexpected %s\n", argv[i]); return 2; }
   }
   if (!pid || !inode || i >= argc) { fprintf(stderr, "usage: hutch-mntns run -t PID -i INODE [-b PATH]... -- ARGV...\n"); return 2; }
@@ -145,6 +149,7 @@ static int run_run(int argc, char **argv) {
   snprintf(want, sizeof want, "%llu", (unsigned long long)st.st_ino);
   if (strcmp(want, inode) != 0) die("holder namespace", ESTALE);
 
+  for (int u = 0; u < nunmounts; u++) umount2(unmounts[u], UMOUNT_NOFOLLOW);
   int trees[MAX_BINDS];
   for (int b = 0; b < nbinds; b++) {
     trees[b] = (int)syscall(SYS_open_tree, AT_FDCWD, binds[b], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);

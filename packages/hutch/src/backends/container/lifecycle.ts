@@ -112,15 +112,16 @@ function endProcesses(sandbox: ContainerSandbox): void {
 
 /**
  * Kills the container and removes it from the runtime: `delete --force`, then whatever is left in
- * its cgroups (exec'd commands, slirp4netns). Returns false when processes survived.
+ * its cgroups (exec'd commands, slirp4netns). Returns false when processes survived. `unmount`
+ * (destroy): the root overlay's host mount point, unmounted by the same call when it can be.
  */
-async function killContainer(ctx: ContainerContext, id: string): Promise<boolean> {
+async function killContainer(ctx: ContainerContext, id: string, unmount?: string): Promise<boolean> {
   if (canFreeze(ctx.layout) && (await isFrozen(ctx.layout, id))) await setFrozen(ctx.layout, id, false);
   // A delete can fail under load (a busy runtime, a timeout): retry while the runtime still knows it.
   // A delete that succeeded needs no second look: the runtime has forgotten the container.
   let deleted = false;
   for (let attempt = 0; attempt < 3 && !deleted; attempt++) {
-    deleted = (await runtimeCall(ctx, ['delete', '--force', id])).code === 0 || !(await runtimeState(ctx, id));
+    deleted = (await runtimeCall(ctx, ['delete', '--force', id], undefined, unmount ? [unmount] : undefined)).code === 0 || !(await runtimeState(ctx, id));
   }
   const killed = await killAll(ctx.layout, id);
   return killed && (deleted || !(await runtimeState(ctx, id)));
@@ -174,7 +175,9 @@ async function allCgroupDirs(id: string): Promise<string[]> {
 export async function removeSandboxResources(ctx: ContainerContext, id: string): Promise<CleanupResult> {
   const paths = containerPaths(ctx.dataDir, id);
   const problems: string[] = [];
-  if (!(await killContainer(ctx, id))) problems.push('processes still running');
+  // The host's overlay mount goes with the delete call (the running container keeps its own copy
+  // until it ends); unmountOverlay below checks and retries.
+  if (!(await killContainer(ctx, id, paths.merged))) problems.push('processes still running');
   await ctx.egress.forget(id);
   if ((await cgroupPids(ctx.layout, id)).length > 0) problems.push('processes left in its cgroups');
   const left = await removeCgroupDirs(await allCgroupDirs(id)).catch(() => ['?']);

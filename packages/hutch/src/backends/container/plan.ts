@@ -300,18 +300,31 @@ export function planHolderArgv(helper: string, cgroup2: string): string[] {
   return [helper, 'hold', '-U', cgroup2];
 }
 
+/** How one runtime call runs, beyond its arguments. */
+export interface RuntimeCallPlan {
+  /** Per-call wrapper only: the one overlay root the call needs (every other is detached). */
+  keepMount?: string;
+  /** The long-lived namespace to join; without it, the per-call wrapper. */
+  ns?: RuntimeNamespaceRef;
+  /** With `ns`: host overlay mounts cloned into the namespace for this call (`run`), detached after it. */
+  binds?: string[];
+  /** With `ns`: host mounts unmounted (in the host's namespace) before the call (destroy's root overlay). */
+  unmounts?: string[];
+}
+
 /**
- * The argv of one runtime call, wrapped for crun on a hybrid cgroup host (see `RuntimeInvocation`).
- * With `ns` the call joins the long-lived namespace (`hutch-mntns run`); `binds` are the host
- * overlay mounts the call needs there (`run` pivots into the root and binds the workspace), cloned
- * in for the call and detached after it. Without `ns` (no helper): the per-call wrapper, where
- * `keepMount` is the one overlay root the call needs and every other is detached.
+ * The argv of one runtime call, wrapped for crun on a hybrid cgroup host (see `RuntimeInvocation`):
+ * joining the long-lived namespace (`hutch-mntns run`) when there is one, else the per-call wrapper.
  */
-export function planRuntimeArgv(rt: RuntimeInvocation, args: string[], keepMount = '', ns?: RuntimeNamespaceRef, binds: string[] = []): string[] {
+export function planRuntimeArgv(rt: RuntimeInvocation, args: string[], plan: RuntimeCallPlan = {}): string[] {
   const call = [rt.path, ...runtimeFlags(rt), ...args];
   if (!rt.hybridUnmount) return call;
-  if (ns) return [ns.helper, 'run', '-t', String(ns.pid), '-i', ns.inode, ...binds.flatMap((b) => ['-b', b]), '--', ...call];
-  return [rt.unsharePath ?? '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', PRIVATE_NS_SCRIPT, rt.hybridUnmount, rt.sandboxesDir ?? '', keepMount, ...call];
+  const { ns } = plan;
+  if (ns) {
+    const mounts = [...(plan.unmounts ?? []).flatMap((u) => ['-u', u]), ...(plan.binds ?? []).flatMap((b) => ['-b', b])];
+    return [ns.helper, 'run', '-t', String(ns.pid), '-i', ns.inode, ...mounts, '--', ...call];
+  }
+  return [rt.unsharePath ?? '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', PRIVATE_NS_SCRIPT, rt.hybridUnmount, rt.sandboxesDir ?? '', plan.keepMount ?? '', ...call];
 }
 
 /** Pure: the overlay mount point enclosing each path (`/` and non-overlay mounts are in the namespace already). */

@@ -15,14 +15,15 @@ const HOLDER_GONE = 'hutch-mntns: holder namespace';
 
 /**
  * The argv of one runtime call. `binds` (only for `run`): host paths the call must see in the
- * runtime namespace (the root overlay, workspace binds); their enclosing overlay mounts are cloned in.
+ * runtime namespace (the root overlay, workspace binds); their enclosing overlay mounts are cloned
+ * in. `unmounts`: host mounts the helper unmounts first (destroy), when there is a helper.
  */
-export async function runtimeArgv(ctx: ContainerContext, args: string[], rootMount = '', binds: string[] = []): Promise<string[]> {
-  if (!ctx.runtimeNs || !ctx.runtime.hybridUnmount) return planRuntimeArgv(ctx.runtime, args, rootMount);
+export async function runtimeArgv(ctx: ContainerContext, args: string[], extra: { rootMount?: string; binds?: string[]; unmounts?: string[] } = {}): Promise<string[]> {
+  if (!ctx.runtimeNs || !ctx.runtime.hybridUnmount) return planRuntimeArgv(ctx.runtime, args, { keepMount: extra.rootMount ?? '' });
   const ns = await ctx.runtimeNs.ref();
-  return planRuntimeArgv(ctx.runtime, args, rootMount, ns, binds.length > 0 ? overlayMountsOf(await mountInfo(), binds) : []);
+  const binds = extra.binds?.length ? overlayMountsOf(await mountInfo(), extra.binds) : [];
+  return planRuntimeArgv(ctx.runtime, args, { ns, binds, ...(extra.unmounts ? { unmounts: extra.unmounts } : {}) });
 }
-
 
 export interface RuntimeResult {
   code: number | null;
@@ -30,13 +31,17 @@ export interface RuntimeResult {
   stderr: string;
 }
 
-/** Runs `<runtime> args…` to completion. Never throws for a non-zero exit; see `runtimeOk`. */
-export async function runtimeCall(ctx: ContainerContext, args: string[], timeoutMs = 30_000): Promise<RuntimeResult> {
-  const result = await spawnCall(await runtimeArgv(ctx, args), timeoutMs);
+/**
+ * Runs `<runtime> args…` to completion. Never throws for a non-zero exit; see `runtimeOk`.
+ * `unmounts`: see `runtimeArgv` (best effort: the caller checks that they are gone).
+ */
+export async function runtimeCall(ctx: ContainerContext, args: string[], timeoutMs = 30_000, unmounts?: string[]): Promise<RuntimeResult> {
+  const extra = unmounts ? { unmounts } : {};
+  const result = await spawnCall(await runtimeArgv(ctx, args, extra), timeoutMs);
   if (!ctx.runtimeNs || result.code !== 125 || !result.stderr.startsWith(HOLDER_GONE)) return result;
   // The holder died (or its pid was reused) since it was last seen: start a new one, once.
   ctx.runtimeNs.invalidate();
-  return spawnCall(await runtimeArgv(ctx, args), timeoutMs);
+  return spawnCall(await runtimeArgv(ctx, args, extra), timeoutMs);
 }
 
 function spawnCall(argv: string[], timeoutMs: number): Promise<RuntimeResult> {
@@ -63,7 +68,7 @@ export async function runtimeOk(ctx: ContainerContext, args: string[], what: str
  * pipes: the detached init inherits them and would hold a pipe open for its whole life.
  */
 export async function runtimeRunDetached(ctx: ContainerContext, args: string[], logFile: string, rootMount: string, binds: string[]): Promise<{ code: number | null }> {
-  const argv = await runtimeArgv(ctx, args, rootMount, [rootMount, ...binds]);
+  const argv = await runtimeArgv(ctx, args, { rootMount, binds: [rootMount, ...binds] });
   const log = await open(logFile, 'w', 0o600);
   try {
     return await new Promise((resolve) => {
