@@ -111,12 +111,15 @@ function endProcesses(sandbox: ContainerSandbox): void {
 }
 
 /**
- * Kills the container and removes it from the runtime: `delete --force`, then whatever is left in
- * its cgroups (exec'd commands, slirp4netns). Returns false when processes survived. `unmount`
- * (destroy): the root overlay's host mount point, unmounted by the same call when it can be.
+ * Kills the container and removes it from the runtime: SIGKILL to everything in its cgroups (init,
+ * exec'd commands, slirp4netns), then `delete --force` (which then finds it stopped: faster than
+ * letting crun kill and wait itself), then a last look at the cgroups for anything that joined
+ * meanwhile. Returns false when processes survived. `unmount` (destroy): the root overlay's host
+ * mount point, unmounted by the delete call when it can be.
  */
 async function killContainer(ctx: ContainerContext, id: string, unmount?: string): Promise<boolean> {
   if (canFreeze(ctx.layout) && (await isFrozen(ctx.layout, id))) await setFrozen(ctx.layout, id, false);
+  await killAll(ctx.layout, id);
   // A delete can fail under load (a busy runtime, a timeout): retry while the runtime still knows it.
   // A delete that succeeded needs no second look: the runtime has forgotten the container.
   let deleted = false;
