@@ -55,3 +55,14 @@ if [ ! -f "$launch_out" ] || [ "$launch_src" -nt "$launch_out" ]; then
   mkdir -p "$(dirname "$launch_out")"
   gcc -static -O2 -Wall -o "$launch_out.tmp" "$launch_src" && mv "$launch_out.tmp" "$launch_out"
 fi
+
+# The container tier's runtime namespace helper (native/hutch-mntns.c: one long-lived mount
+# namespace without the hybrid cgroup2 that every crun call joins). Static for the same reason.
+# Without it crun calls fall back to a throw-away namespace per call (slower).
+mntns_src=packages/hutch/native/hutch-mntns.c
+mntns_out=packages/hutch/native/build/hutch-mntns
+if [ ! -f "$mntns_out" ] || [ "$mntns_src" -nt "$mntns_out" ]; then
+  echo "hutch setup: building the runtime namespace helper"
+  mkdir -p "$(dirname "$mntns_out")"
+  gcc -static -O2 -Wall -o "$mntns_out.tmp" "$mntns_src" && mv "$mntns_out.tmp" "$mntns_out"
+fi

@@ -28,10 +28,18 @@ export function runTool(argv: string[], what: string, cwd = '/'): Promise<void> 
   });
 }
 
-/** Mount points in this mount namespace, from /proc/self/mountinfo (field 5, octal escapes decoded). */
-export async function mountPoints(): Promise<Set<string>> {
+/** Mounts of this mount namespace, from /proc/self/mountinfo: mount point (field 5, octal escapes decoded) and type. */
+export async function mountInfo(): Promise<Array<{ path: string; fstype: string }>> {
   const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return new Set(text.split('\n').filter(Boolean).map((line) => line.split(' ')[4]!.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))));
+  return text.split('\n').filter(Boolean).map((line) => {
+    const fields = line.split(' ');
+    return { path: fields[4]!.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), fstype: fields[fields.indexOf('-') + 1] ?? '' };
+  });
+}
+
+/** Mount points in this mount namespace. */
+export async function mountPoints(): Promise<Set<string>> {
+  return new Set((await mountInfo()).map((m) => m.path));
 }
 
 /**

@@ -28,6 +28,8 @@ export interface ContainerTools {
   perl: string;
   nsenter: string;
   tar: string;
+  /** The hutch-mntns helper (runtime-ns.ts); default: native/build/hutch-mntns, built on first use. */
+  mntns?: string;
 }
 
 export const DEFAULT_TOOLS: ContainerTools = {
@@ -163,7 +165,7 @@ export function reportFromProbe(probe: ContainerProbe): CapabilityReport {
     'network.port_forward': probe.nsenter ? "a relay joins the container's network namespace (nsenter) and connects to its loopback" : 'not offered: nsenter (util-linux) is missing',
     'snapshot.memory': 'not offered (crun here is built without CRIU)',
   };
-  if (probe.runtime === 'crun' && probe.hybridCgroup2) notes.hybrid = `cgroup v1 with a cgroup2 at ${probe.hybridCgroup2}: each crun call runs in a private mount namespace without it`;
+  if (probe.runtime === 'crun' && probe.hybridCgroup2) notes.hybrid = `cgroup v1 with a cgroup2 at ${probe.hybridCgroup2}: each crun call runs in a private mount namespace without it (one long-lived namespace per backend, joined per call; a throw-away one per call when the hutch-mntns helper cannot be built)`;
   return {
     kind: 'container',
     version: `container/1 ${probe.runtime} ${probe.runtimeVersion ?? 'missing'}`,

@@ -12,6 +12,7 @@ import { withKeyLock } from '../../host/locks.js';
 import type { MountEntry } from '../../host/mount-table.js';
 import type { ContainerTools } from './capabilities.js';
 import type { ContainerPaths, RuntimeInvocation } from './plan.js';
+import type { RuntimeNamespace } from './runtime-ns.js';
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -32,6 +33,8 @@ export interface ContainerContext {
   dataDir: string;
   tools: ContainerTools;
   runtime: RuntimeInvocation;
+  /** The long-lived namespace crun calls join (crun on a hybrid host, helper built); else per-call wrapper. */
+  runtimeNs?: RuntimeNamespace;
   layout: CgroupLayout;
   noNewPrivileges: boolean;
   defaultRootfsPath?: () => Promise<string>;

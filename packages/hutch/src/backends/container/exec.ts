@@ -18,7 +18,8 @@ import { parsePasswd, planExecEnv, planWrapperArgv, resolveExecUser, type ExecUs
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecProcess } from '../../host/exec-process.js';
 import { innermostPid } from '../../host/proc.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
-import { planExecProcess, planRuntimeArgv } from './plan.js';
+import { planExecProcess } from './plan.js';
+import { runtimeArgv } from './runtime.js';
 
 /** Starts `spec` in a running sandbox and resolves once its in-container pid is known. */
 export async function execInSandbox(ctx: ContainerContext, id: string, spec: ExecSpec): Promise<ExecProcess> {
@@ -26,12 +27,11 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
   if (sandbox.state !== 'running') throw new InvalidTransitionError(portState(sandbox), 'running', 'exec in');
   if ((spec.cmd === undefined) === (spec.shell === undefined)) throw new BadRequestError('Give exactly one of cmd or shell.');
   const cwd = normalizeSandboxPath(spec.cwd ?? sandbox.spec.workdir ?? '/workspace', '/workspace');
-  const user = await execUser(sandbox, spec.user);
+  // Independent reads, together: the user (from the container's /etc/passwd) and the OOM counter.
+  const [user, oomBefore] = await Promise.all([execUser(sandbox, spec.user), oomKills(ctx.layout, id).catch(() => 0)]);
   const env = planExecEnv(sandbox.spec.env, spec.env, user, spec.pty !== undefined);
   const args = planWrapperArgv({ cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd: spec.pty ? undefined : 3 });
   const processFile = join(sandbox.paths.execDir, `${randomBytes(8).toString('hex')}.json`);
-  await writeFile(processFile, JSON.stringify(planExecProcess({ user, env, args, noNewPrivileges: ctx.noNewPrivileges })), { mode: 0o600 });
-  const argv = planRuntimeArgv(ctx.runtime, ['exec', '--process', processFile, ...(spec.pty ? [] : ['--preserve-fds', '1']), id]);
   const hooks: ExecHooks = {
     // The runtime forks the command inside the pid namespace: find it among the sandbox's cgroup members.
     findHostPid: async (_launcher, pid) => {
@@ -41,9 +41,12 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
     oomKills: () => oomKills(ctx.layout, id),
     signalAsExitCode: true,
   };
-  const oomBefore = await oomKills(ctx.layout, id).catch(() => 0);
-  const launch = { backend: 'container', sandboxId: id, argv, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(spec.pty ? { TERM: 'xterm-256color' } : {}) }, spec, cwd, hooks, oomBefore };
   try {
+    const [argv] = await Promise.all([
+      runtimeArgv(ctx, ['exec', '--process', processFile, ...(spec.pty ? [] : ['--preserve-fds', '1']), id]),
+      writeFile(processFile, JSON.stringify(planExecProcess({ user, env, args, noNewPrivileges: ctx.noNewPrivileges })), { mode: 0o600 }),
+    ]);
+    const launch = { backend: 'container', sandboxId: id, argv, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(spec.pty ? { TERM: 'xterm-256color' } : {}) }, spec, cwd, hooks, oomBefore };
     const proc = await (spec.pty ? startPtyProcess(launch) : startPipeProcess(launch));
     if (spec.timeoutMs && spec.timeoutMs > 0) proc.armTimeout(spec.timeoutMs);
     sandbox.processes.set(proc.pid, proc);

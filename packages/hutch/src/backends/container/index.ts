@@ -23,6 +23,7 @@ import { connectSandboxPort } from './ports.js';
 import { createSandbox, destroySandbox, pauseSandbox, startSandbox, stopSandbox } from './lifecycle.js';
 import { runtimeRoot, type RuntimeKind } from './plan.js';
 import { adoptSandbox, reclaimSandbox } from './recovery.js';
+import { ensureMntnsHelper, RuntimeNamespace } from './runtime-ns.js';
 import { updateNetwork } from './network.js';
 import { SandboxEgress, type EgressOptions } from '../../host/egress/sandbox-egress.js';
 import { deleteSnapshotFile, exportSnapshotFile, importSnapshotFile, snapshotSandbox, unpackSnapshot } from './snapshots.js';
@@ -45,6 +46,12 @@ export interface ContainerBackendOptions {
   noNewPrivileges?: boolean;
   /** Egress proxy settings (upstream DNS, upstream CA for re-originated HTTPS, shim path). */
   egress?: EgressOptions;
+  /**
+   * crun on a hybrid cgroup host: run every call in one long-lived private mount namespace
+   * (native/hutch-mntns.c, built on first use) instead of a throw-away one per call. Default true;
+   * without gcc the per-call wrapper is used either way.
+   */
+  runtimeNamespace?: boolean;
   /** Paths of the host tools; defaults to the Debian locations. */
   tools?: Partial<ContainerTools>;
 }
@@ -69,10 +76,13 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
       await chmod(dataDir, 0o711);
       const root = runtimeRoot(dataDir, p.runtime);
       await mkdir(root, { recursive: true, mode: 0o700 });
+      const hybrid = p.runtime === 'crun' ? p.hybridCgroup2 : undefined;
+      const helper = hybrid && options.runtimeNamespace !== false ? await ensureMntnsHelper(tools.mntns) : undefined;
       return {
         dataDir,
         tools,
-        runtime: { kind: p.runtime, path: p.runtimePath, root, unsharePath: tools.unshare, sandboxesDir: join(dataDir, 'sandboxes'), ...(p.runtime === 'crun' && p.hybridCgroup2 ? { hybridUnmount: p.hybridCgroup2 } : {}) },
+        runtime: { kind: p.runtime, path: p.runtimePath, root, unsharePath: tools.unshare, sandboxesDir: join(dataDir, 'sandboxes'), ...(hybrid ? { hybridUnmount: hybrid } : {}) },
+        ...(hybrid && helper ? { runtimeNs: new RuntimeNamespace(helper, hybrid) } : {}),
         layout: p.cgroups,
         noNewPrivileges: options.noNewPrivileges ?? false,
         ...(options.defaultRootfsPath ? { defaultRootfsPath: options.defaultRootfsPath } : {}),
@@ -227,7 +237,10 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
     async close() {
       // Containers keep running (detached); only this instance's bookkeeping goes, and its
       // egress proxies (a later instance's adopt listens again).
-      if (ctxPromise) await (await ctxPromise.catch(() => undefined))?.egress.closeAll();
+      // The runtime namespace's holder goes too (containers do not depend on it).
+      const ctx = ctxPromise ? await ctxPromise.catch(() => undefined) : undefined;
+      ctx?.runtimeNs?.close();
+      await ctx?.egress.closeAll();
     },
   };
 }

@@ -79,7 +79,8 @@ export async function startSandbox(ctx: ContainerContext, id: string): Promise<C
   if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(portState(sandbox), 'running', 'start');
   await mountOverlay(sandbox.spec.rootfsPath!, sandbox.paths);
   await rm(sandbox.paths.pidFile, { force: true });
-  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log, sandbox.paths.merged);
+  const binds = (sandbox.spec.workspace?.mounts ?? []).map((m) => m.hostPath);
+  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log, sandbox.paths.merged, binds);
   if (result.code !== 0) {
     const stderr = await readFile(sandbox.paths.log, 'utf8').catch(() => '');
     await runtimeCall(ctx, ['delete', '--force', id]);
@@ -110,17 +111,23 @@ function endProcesses(sandbox: ContainerSandbox): void {
 }
 
 /**
- * Kills the container and removes it from the runtime: `delete --force`, then whatever is left in
- * its cgroups (exec'd commands, slirp4netns). Returns false when processes survived.
+ * Kills the container and removes it from the runtime: SIGKILL to everything in its cgroups (init,
+ * exec'd commands, slirp4netns), then `delete --force` (which then finds it stopped: faster than
+ * letting crun kill and wait itself), then a last look at the cgroups for anything that joined
+ * meanwhile. Returns false when processes survived. `unmount` (destroy): the root overlay's host
+ * mount point, unmounted by the delete call when it can be.
  */
-async function killContainer(ctx: ContainerContext, id: string): Promise<boolean> {
+async function killContainer(ctx: ContainerContext, id: string, unmount?: string): Promise<boolean> {
   if (canFreeze(ctx.layout) && (await isFrozen(ctx.layout, id))) await setFrozen(ctx.layout, id, false);
+  await killAll(ctx.layout, id);
   // A delete can fail under load (a busy runtime, a timeout): retry while the runtime still knows it.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if ((await runtimeCall(ctx, ['delete', '--force', id])).code === 0 || !(await runtimeState(ctx, id))) break;
+  // A delete that succeeded needs no second look: the runtime has forgotten the container.
+  let deleted = false;
+  for (let attempt = 0; attempt < 3 && !deleted; attempt++) {
+    deleted = (await runtimeCall(ctx, ['delete', '--force', id], undefined, unmount ? [unmount] : undefined)).code === 0 || !(await runtimeState(ctx, id));
   }
   const killed = await killAll(ctx.layout, id);
-  return killed && !(await runtimeState(ctx, id));
+  return killed && (deleted || !(await runtimeState(ctx, id)));
 }
 
 /** Stops every process; files are kept. Running or paused only. */
@@ -171,7 +178,9 @@ async function allCgroupDirs(id: string): Promise<string[]> {
 export async function removeSandboxResources(ctx: ContainerContext, id: string): Promise<CleanupResult> {
   const paths = containerPaths(ctx.dataDir, id);
   const problems: string[] = [];
-  if (!(await killContainer(ctx, id))) problems.push('processes still running');
+  // The host's overlay mount goes with the delete call (the running container keeps its own copy
+  // until it ends); unmountOverlay below checks and retries.
+  if (!(await killContainer(ctx, id, paths.merged))) problems.push('processes still running');
   await ctx.egress.forget(id);
   if ((await cgroupPids(ctx.layout, id)).length > 0) problems.push('processes left in its cgroups');
   const left = await removeCgroupDirs(await allCgroupDirs(id)).catch(() => ['?']);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { CLONE_NEW_MASK, DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
 import { hybridCgroup2Mount } from './capabilities.js';
 import {
-  CA_BUNDLE_PATH, CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, containerPaths, planExecProcess, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
+  CA_BUNDLE_PATH, CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, containerPaths, planExecProcess, overlayMountsOf, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
   wantsSandboxCa,
 } from './plan.js';
 
@@ -68,10 +68,22 @@ describe('container plan', () => {
 
   it("detaches other sandboxes' overlays in the private namespace, keeping only the one a run needs", () => {
     const rt = { kind: 'crun' as const, path: '/usr/bin/crun', root: '/d/runtime/crun', hybridUnmount: '/sys/fs/cgroup/unified', sandboxesDir: '/d/sandboxes' };
-    const run = planRuntimeArgv(rt, ['run', 'a'], '/d/sandboxes/a/root/merged');
+    const run = planRuntimeArgv(rt, ['run', 'a'], { keepMount: '/d/sandboxes/a/root/merged' });
     assert.deepEqual(run.slice(7, 10), ['/sys/fs/cgroup/unified', '/d/sandboxes', '/d/sandboxes/a/root/merged']);
     assert.match(run[6]!, /umount -l/);
     assert.equal(planRuntimeArgv(rt, ['exec', 'a'])[9], '', 'an exec keeps no overlay: it joins the container\'s own namespace');
+  });
+
+  it('joins the long-lived runtime namespace when there is one, cloning in only the overlays a run needs', () => {
+    const rt = { kind: 'crun' as const, path: '/usr/bin/crun', root: '/d/runtime/crun', hybridUnmount: '/sys/fs/cgroup/unified', sandboxesDir: '/d/sandboxes' };
+    const ns = { helper: '/h/hutch-mntns', pid: 42, inode: '4026532183' };
+    assert.deepEqual(planRuntimeArgv(rt, ['state', 'a'], { ns }), ['/h/hutch-mntns', 'run', '-t', '42', '-i', '4026532183', '--', '/usr/bin/crun', '--root', '/d/runtime/crun', '--cgroup-manager=cgroupfs', 'state', 'a']);
+    const run = planRuntimeArgv(rt, ['run', 'a'], { ns, binds: ['/d/sandboxes/a/root/merged', '/w/a/merged'] });
+    assert.deepEqual(run.slice(6, 11), ['-b', '/d/sandboxes/a/root/merged', '-b', '/w/a/merged', '--']);
+    const del = planRuntimeArgv(rt, ['delete', '--force', 'a'], { ns, unmounts: ['/d/sandboxes/a/root/merged'] });
+    assert.deepEqual(del.slice(6, 9), ['-u', '/d/sandboxes/a/root/merged', '--']);
+    const mounts = [{ path: '/', fstype: 'ext4' }, { path: '/d/sandboxes/a/root/merged', fstype: 'overlay' }, { path: '/w/a/merged', fstype: 'overlay' }, { path: '/srv', fstype: 'xfs' }];
+    assert.deepEqual(overlayMountsOf(mounts, ['/d/sandboxes/a/root/merged', '/w/a/merged/src', '/w/a/merged/docs', '/srv/code', '/home/x']), ['/d/sandboxes/a/root/merged', '/w/a/merged']);
   });
 
   it('detects the hybrid layout only when v1 hierarchies sit beside a cgroup2', () => {

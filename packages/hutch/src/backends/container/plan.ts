@@ -1,7 +1,8 @@
 /**
  * Pure planning for the container tier: sandbox spec → host paths, OCI `config.json` (with the
  * sandbox's trust bundle over the system one when it has secrets), the seccomp profile, the
- * per-exec OCI process, runtime argv (with the hybrid-cgroup wrapper for crun) and the mount table
+ * per-exec OCI process, runtime argv (joining the runtime namespace, or the per-call hybrid-cgroup
+ * wrapper, for crun on a hybrid host) and the mount table
  * the files API resolves through. Nothing here touches the filesystem or spawns.
  */
 import type { WorkspaceMounts } from '../../domain/workspace.js';
@@ -26,8 +27,9 @@ export interface RuntimeInvocation {
   root: string;
   /**
    * crun refuses cgroup v1 hosts that also mount a cgroup2 holding controllers ("hybrid mode").
-   * When set, every call runs in a private mount namespace where that cgroup2 is unmounted
-   * (`unshare -m --propagation private sh -c 'umount <path> && exec crun …'`); the host is untouched.
+   * When set, every call runs in a private mount namespace where that cgroup2 is unmounted: the
+   * backend's long-lived one (runtime-ns.ts), or without the helper binary a throw-away one per
+   * call (`unshare -m --propagation private sh -c 'umount <path> && exec crun …'`); the host is untouched.
    */
   hybridUnmount?: string;
   unsharePath?: string;
@@ -282,14 +284,58 @@ const PRIVATE_NS_SCRIPT = [
 ].join('\n');
 
 /**
- * The argv of one runtime call, wrapped for crun on a hybrid cgroup host (see `RuntimeInvocation`).
- * `keepMount`: the one overlay root the call needs (`run`/`create` pivot into it); every other is
- * detached inside the private namespace.
+ * The long-lived runtime mount namespace (native/hutch-mntns.c `hold`, see runtime-ns.ts): a
+ * private namespace without the hybrid cgroup2, which every crun call joins instead of building one.
  */
-export function planRuntimeArgv(rt: RuntimeInvocation, args: string[], keepMount = ''): string[] {
+export interface RuntimeNamespaceRef {
+  /** The hutch-mntns binary. */
+  helper: string;
+  /** The holder's pid and its mount namespace's inode (a reused pid is refused). */
+  pid: number;
+  inode: string;
+}
+
+/** Pure: the holder's argv (`hutch-mntns hold`). */
+export function planHolderArgv(helper: string, cgroup2: string): string[] {
+  return [helper, 'hold', '-U', cgroup2];
+}
+
+/** How one runtime call runs, beyond its arguments. */
+export interface RuntimeCallPlan {
+  /** Per-call wrapper only: the one overlay root the call needs (every other is detached). */
+  keepMount?: string;
+  /** The long-lived namespace to join; without it, the per-call wrapper. */
+  ns?: RuntimeNamespaceRef;
+  /** With `ns`: host overlay mounts cloned into the namespace for this call (`run`), detached after it. */
+  binds?: string[];
+  /** With `ns`: host mounts unmounted (in the host's namespace) before the call (destroy's root overlay). */
+  unmounts?: string[];
+}
+
+/**
+ * The argv of one runtime call, wrapped for crun on a hybrid cgroup host (see `RuntimeInvocation`):
+ * joining the long-lived namespace (`hutch-mntns run`) when there is one, else the per-call wrapper.
+ */
+export function planRuntimeArgv(rt: RuntimeInvocation, args: string[], plan: RuntimeCallPlan = {}): string[] {
   const call = [rt.path, ...runtimeFlags(rt), ...args];
   if (!rt.hybridUnmount) return call;
-  return [rt.unsharePath ?? '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', PRIVATE_NS_SCRIPT, rt.hybridUnmount, rt.sandboxesDir ?? '', keepMount, ...call];
+  const { ns } = plan;
+  if (ns) {
+    const mounts = [...(plan.unmounts ?? []).flatMap((u) => ['-u', u]), ...(plan.binds ?? []).flatMap((b) => ['-b', b])];
+    return [ns.helper, 'run', '-t', String(ns.pid), '-i', ns.inode, ...mounts, '--', ...call];
+  }
+  return [rt.unsharePath ?? '/usr/bin/unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', PRIVATE_NS_SCRIPT, rt.hybridUnmount, rt.sandboxesDir ?? '', plan.keepMount ?? '', ...call];
+}
+
+/** Pure: the overlay mount point enclosing each path (`/` and non-overlay mounts are in the namespace already). */
+export function overlayMountsOf(mounts: Array<{ path: string; fstype: string }>, paths: string[]): string[] {
+  const found = new Set<string>();
+  for (const path of paths) {
+    let best: { path: string; fstype: string } | undefined;
+    for (const m of mounts) if ((path === m.path || path.startsWith(m.path === '/' ? '/' : `${m.path}/`)) && (!best || m.path.length >= best.path.length)) best = m;
+    if (best && best.fstype === 'overlay' && best.path !== '/') found.add(best.path);
+  }
+  return [...found];
 }
 
 /** Validates the parts of a spec the plan relies on; returns a message, or undefined when fine. */

@@ -1,12 +1,29 @@
 /**
  * Calls to the OCI runtime (crun, runc, runsc), through `planRuntimeArgv` (which adds the state dir,
- * the cgroup driver and, for crun on a hybrid cgroup host, the private-mount-namespace wrapper).
+ * the cgroup driver and, for crun on a hybrid cgroup host, the way into a private mount namespace
+ * without the cgroup2: the backend's long-lived one (runtime-ns.ts) or a per-call wrapper).
  */
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { ContainerContext } from './context.js';
 import { runtimeFailed } from './errors.js';
-import { planRuntimeArgv } from './plan.js';
+import { overlayMountsOf, planRuntimeArgv } from './plan.js';
+import { mountInfo } from '../../host/overlay.js';
+
+/** What `hutch-mntns run` says when the holder is gone or its pid was reused. */
+const HOLDER_GONE = 'hutch-mntns: holder namespace';
+
+/**
+ * The argv of one runtime call. `binds` (only for `run`): host paths the call must see in the
+ * runtime namespace (the root overlay, workspace binds); their enclosing overlay mounts are cloned
+ * in. `unmounts`: host mounts the helper unmounts first (destroy), when there is a helper.
+ */
+export async function runtimeArgv(ctx: ContainerContext, args: string[], extra: { rootMount?: string; binds?: string[]; unmounts?: string[] } = {}): Promise<string[]> {
+  if (!ctx.runtimeNs || !ctx.runtime.hybridUnmount) return planRuntimeArgv(ctx.runtime, args, { keepMount: extra.rootMount ?? '' });
+  const ns = await ctx.runtimeNs.ref();
+  const binds = extra.binds?.length ? overlayMountsOf(await mountInfo(), extra.binds) : [];
+  return planRuntimeArgv(ctx.runtime, args, { ns, binds, ...(extra.unmounts ? { unmounts: extra.unmounts } : {}) });
+}
 
 export interface RuntimeResult {
   code: number | null;
@@ -14,9 +31,20 @@ export interface RuntimeResult {
   stderr: string;
 }
 
-/** Runs `<runtime> args…` to completion. Never throws for a non-zero exit; see `runtimeOk`. */
-export function runtimeCall(ctx: ContainerContext, args: string[], timeoutMs = 30_000): Promise<RuntimeResult> {
-  const argv = planRuntimeArgv(ctx.runtime, args);
+/**
+ * Runs `<runtime> args…` to completion. Never throws for a non-zero exit; see `runtimeOk`.
+ * `unmounts`: see `runtimeArgv` (best effort: the caller checks that they are gone).
+ */
+export async function runtimeCall(ctx: ContainerContext, args: string[], timeoutMs = 30_000, unmounts?: string[]): Promise<RuntimeResult> {
+  const extra = unmounts ? { unmounts } : {};
+  const result = await spawnCall(await runtimeArgv(ctx, args, extra), timeoutMs);
+  if (!ctx.runtimeNs || result.code !== 125 || !result.stderr.startsWith(HOLDER_GONE)) return result;
+  // The holder died (or its pid was reused) since it was last seen: start a new one, once.
+  ctx.runtimeNs.invalidate();
+  return spawnCall(await runtimeArgv(ctx, args, extra), timeoutMs);
+}
+
+function spawnCall(argv: string[], timeoutMs: number): Promise<RuntimeResult> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/', timeout: timeoutMs });
     let stdout = '';
@@ -39,8 +67,8 @@ export async function runtimeOk(ctx: ContainerContext, args: string[], what: str
  * `run --detach`: creates and starts the container in one call. Its stdio goes to `logFile`, not to
  * pipes: the detached init inherits them and would hold a pipe open for its whole life.
  */
-export async function runtimeRunDetached(ctx: ContainerContext, args: string[], logFile: string, rootMount: string): Promise<{ code: number | null }> {
-  const argv = planRuntimeArgv(ctx.runtime, args, rootMount);
+export async function runtimeRunDetached(ctx: ContainerContext, args: string[], logFile: string, rootMount: string, binds: string[]): Promise<{ code: number | null }> {
+  const argv = await runtimeArgv(ctx, args, { rootMount, binds: [rootMount, ...binds] });
   const log = await open(logFile, 'w', 0o600);
   try {
     return await new Promise((resolve) => {
