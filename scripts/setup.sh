@@ -35,34 +35,35 @@ fi
 
 npm run --silent build
 
-# The egress shim (LD_PRELOAD'ed into slirp4netns; docs/network.md), rebuilt only when its source
-# is newer than the build. Without it, sandboxes get no network at all (fail closed).
-shim_src=packages/hutch/native/egress-shim.c
-shim_out=packages/hutch/native/build/hutch-egress-shim.so
-if [ ! -f "$shim_out" ] || [ "$shim_src" -nt "$shim_out" ]; then
-  echo "hutch setup: building the egress shim"
-  mkdir -p "$(dirname "$shim_out")"
-  gcc -shared -fPIC -O2 -Wall -o "$shim_out.tmp" "$shim_src" -ldl && mv "$shim_out.tmp" "$shim_out"
-fi
+# Hutch's small C helpers (packages/hutch/native/), each rebuilt only when its source is newer than
+# its build. build_native <source> <output> <what> <gcc flags...> [-- <libraries...>]
+build_native() {
+  local src=$1 out=$2 what=$3
+  shift 3
+  if [ ! -f "$out" ] || [ "$src" -nt "$out" ]; then
+    echo "hutch setup: building $what"
+    mkdir -p "$(dirname "$out")"
+    local flags=() libs=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do flags+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    libs=("$@")
+    gcc "${flags[@]}" -o "$out.tmp" "$src" "${libs[@]}" && mv "$out.tmp" "$out"
+  fi
+}
+
+# The egress shim (LD_PRELOAD'ed into slirp4netns; docs/network.md). Without it, sandboxes get no
+# network at all (fail closed).
+build_native packages/hutch/native/egress-shim.c packages/hutch/native/build/hutch-egress-shim.so \
+  "the egress shim" -shared -fPIC -O2 -Wall -- -ldl
 
 # The process tier's launcher (native/hutch-launch.c: cgroup join, namespaces, seccomp and exec in
 # one process), linked statically because it runs as root with the exec's environment. Without it
 # the process tier falls back to the slower Perl prelude + nsenter.
-launch_src=packages/hutch/native/hutch-launch.c
-launch_out=packages/hutch/native/build/hutch-launch
-if [ ! -f "$launch_out" ] || [ "$launch_src" -nt "$launch_out" ]; then
-  echo "hutch setup: building the launcher"
-  mkdir -p "$(dirname "$launch_out")"
-  gcc -static -O2 -Wall -o "$launch_out.tmp" "$launch_src" && mv "$launch_out.tmp" "$launch_out"
-fi
+build_native packages/hutch/native/hutch-launch.c packages/hutch/native/build/hutch-launch \
+  "the launcher" -static -O2 -Wall
 
 # The container tier's runtime namespace helper (native/hutch-mntns.c: one long-lived mount
 # namespace without the hybrid cgroup2 that every crun call joins). Static for the same reason.
 # Without it crun calls fall back to a throw-away namespace per call (slower).
-mntns_src=packages/hutch/native/hutch-mntns.c
-mntns_out=packages/hutch/native/build/hutch-mntns
-if [ ! -f "$mntns_out" ] || [ "$mntns_src" -nt "$mntns_out" ]; then
-  echo "hutch setup: building the runtime namespace helper"
-  mkdir -p "$(dirname "$mntns_out")"
-  gcc -static -O2 -Wall -o "$mntns_out.tmp" "$mntns_src" && mv "$mntns_out.tmp" "$mntns_out"
-fi
+build_native packages/hutch/native/hutch-mntns.c packages/hutch/native/build/hutch-mntns \
+  "the runtime namespace helper" -static -O2 -Wall
