@@ -6,45 +6,28 @@
  * to a service bound to the sandbox's loopback (the microVM tier with the explicit TCG opt-in).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { dirname, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Sandbox } from '@hutch/sdk';
 import { createMicrovmBackend } from '../../src/backends/microvm/index.js';
 import { containerSkipReason } from '../container/helpers.js';
 import { processTierUnavailable } from './harness.js';
+import { startServe } from './serve-process.js';
 
-const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
 async function withServer(backend: string, work: (connection: { apiUrl: string; apiKey: string }) => Promise<void>, extraEnv: Record<string, string> = {}): Promise<void> {
   const dataDir = await mkdtemp('/var/tmp/hutch-serve-e2e-');
   await chmod(dataDir, 0o711);
   const apiKey = 'hutch_' + 'cd'.repeat(32);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUTCH_'))) as Record<string, string>;
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(backend === 'default' ? [] : ['--backend', backend])], {
-    env: { ...env, ...extraEnv, HUTCH_API_KEY: apiKey },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   try {
-    const apiUrl = await new Promise<string>((done, fail) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        const match = /listening on (http:\/\/\S+)/.exec(out);
-        if (match) done(match[1]!);
-      });
-      child.once('close', (code) => fail(new Error(`serve exited (${code}) before listening: ${out} ${stderr}`)));
-    });
-    await work({ apiUrl, apiKey });
+    const server = await startServe({ dataDir, apiKey, env: extraEnv, ...(backend === 'default' ? {} : { backend }) });
+    try {
+      await work({ apiUrl: server.apiUrl, apiKey });
+    } finally {
+      await server.stop();
+    }
   } finally {
-    child.kill('SIGTERM');
-    await exited;
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -10,23 +10,19 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, lstat, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Codebases, NotFoundError, Sandbox, type WorkspaceChange } from '@hutch/sdk';
 import { containerSkipReason } from '../container/helpers.js';
 import { processTierUnavailable } from './harness.js';
+import { envWithoutHutch, HUTCH_MAIN, startServe } from './serve-process.js';
 
-const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 type Connection = { apiUrl: string; apiKey: string };
 
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUTCH_'))) as Record<string, string>;
-}
 
 /** Runs the CLI against the server to completion. */
 function hutch(connection: Connection, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...cleanEnv(), HUTCH_API_URL: connection.apiUrl, HUTCH_API_KEY: connection.apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [HUTCH_MAIN, ...args], { env: { ...envWithoutHutch(), HUTCH_API_URL: connection.apiUrl, HUTCH_API_KEY: connection.apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -52,29 +48,16 @@ async function withServer(backend: string, work: (connection: Connection, dataDi
   const dataDir = await mkdtemp('/var/tmp/hutch-ws-e2e-');
   await chmod(dataDir, 0o711);
   const apiKey = 'hutch_' + 'ef'.repeat(32);
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(backend === 'process' ? [] : ['--backend', backend])], { env: { ...cleanEnv(), HUTCH_API_KEY: apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   try {
-    const apiUrl = await new Promise<string>((done, fail) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        const match = /listening on (http:\/\/\S+)/.exec(out);
-        if (match) done(match[1]!);
-      });
-      child.once('close', (code) => fail(new Error(`serve exited (${code}) before listening: ${out} ${stderr}`)));
-    });
-    const connection = { apiUrl, apiKey };
+    const server = await startServe({ dataDir, apiKey, ...(backend === 'process' ? {} : { backend }) });
+    const connection = { apiUrl: server.apiUrl, apiKey };
     try {
       await work(connection, dataDir);
     } finally {
       for await (const info of Sandbox.listAll({ ...connection, state: ['creating', 'running', 'paused', 'stopped'] })) await Sandbox.destroy(info.id, connection);
+      await server.stop();
     }
   } finally {
-    child.kill('SIGTERM');
-    await exited;
     const left = await mountsUnder(dataDir);
     await rm(dataDir, { recursive: true, force: true });
     assert.deepEqual(left, [], 'no mount is left under the data directory');
