@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { openTestEngine } from './helpers.js';
+import { openTestEngine, tempDir } from './helpers.js';
 
 describe('warm pools', () => {
   it('hands off a ready sandbox instead of booting one, then refills', async () => {
@@ -49,19 +50,23 @@ describe('warm pools', () => {
   });
 
   it('keeps pooled sandboxes across a restart when the pool is still configured, and drops them otherwise', async () => {
-    const dataDir = (await import('./helpers.js')).tempDir();
+    const dataDir = tempDir();
     const statePath = `${dataDir}/fake.json`;
-    const first = await openTestEngine({ dataDir, fake: { statePath }, engine: { pools: [{ size: 2 }] } });
-    await first.engine.pools.settled();
-    await first.engine.close();
-    const second = await openTestEngine({ dataDir, fake: { statePath }, engine: { pools: [{ size: 2 }] } });
-    await second.engine.pools.settled();
-    assert.equal(second.engine.recovery.adopted.length, 2);
-    assert.equal(second.engine.pools.status()[0]!.ready, 2);
-    assert.equal(second.fake.callCount('create'), 0);
-    await second.engine.close();
-    const third = await openTestEngine({ dataDir, fake: { statePath } });
-    assert.equal(third.fake.world.sandboxes.size, 0, 'unconfigured pool sandboxes are destroyed');
-    await third.cleanup();
+    try {
+      const first = await openTestEngine({ dataDir, fake: { statePath }, engine: { pools: [{ size: 2 }] } });
+      await first.engine.pools.settled();
+      await first.engine.close();
+      const second = await openTestEngine({ dataDir, fake: { statePath }, engine: { pools: [{ size: 2 }] } });
+      await second.engine.pools.settled();
+      assert.equal(second.engine.recovery.adopted.length, 2);
+      assert.equal(second.engine.pools.status()[0]!.ready, 2);
+      assert.equal(second.fake.callCount('create'), 0);
+      await second.engine.close();
+      const third = await openTestEngine({ dataDir, fake: { statePath } });
+      assert.equal(third.fake.world.sandboxes.size, 0, 'unconfigured pool sandboxes are destroyed');
+      await third.cleanup();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
