@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BackendFailureError } from '../../src/domain/errors.js';
@@ -37,6 +37,7 @@ describe('journal', () => {
       { code: 'journal_unavailable' },
     );
     assert.equal(called, false);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('records a failed effect as a result with its code, and marks the sandbox failed after reclaiming', async () => {
