@@ -14,10 +14,11 @@ import { canFreeze, cgroupPids, isFrozen, killAll, removeCgroupDirs, setFrozen }
 import { cgroupProcsFiles } from '../../host/cgroup-plan.js';
 import { mountOverlay, unmountOverlay } from '../../host/overlay.js';
 import { processStartTime } from '../../host/proc.js';
-import { prepareCa, startNetwork } from './network.js';
+import { prepareSandboxCa, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
+import { startNetwork } from './network.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
 import { runtimeFailed } from './errors.js';
-import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, wantsSandboxCa, type ContainerPaths } from './plan.js';
+import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, type ContainerPaths } from './plan.js';
 import { runtimeCall, runtimeRunDetached, runtimeState } from './runtime.js';
 
 /**
@@ -44,7 +45,7 @@ export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fi
     await mkdir(paths.execDir, { mode: 0o700 });
     await chown(paths.upper, USERNS_HOST_BASE, USERNS_HOST_BASE);
     for (const [name, content] of Object.entries(planEtcFiles(spec.id, spec.network))) await writeFile(join(paths.etc, name), content, { mode: 0o644 });
-    await prepareCa(sandbox);
+    await prepareSandboxCa(sandbox);
     // The spec holds env values that may be secrets: readable by root only.
     await writeFile(paths.specFile, JSON.stringify(fullSpec), { mode: 0o600 });
     await writeFile(paths.config, JSON.stringify(planOciConfig({ id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges, caBundle, ...(spec.workspace ? { workspace: spec.workspace } : {}) })), { mode: 0o600 });

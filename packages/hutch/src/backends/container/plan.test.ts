@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLONE_NEW_MASK, DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
+import { CA_BUNDLE_PATH, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
 import { hybridCgroup2Mount } from './capabilities.js';
 import {
-  CA_BUNDLE_PATH, CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, containerPaths, planExecProcess, overlayMountsOf, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
-  wantsSandboxCa,
+  CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, containerPaths, planExecProcess, overlayMountsOf, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
 } from './plan.js';
 
 const paths = containerPaths('/data', 'sbx_1');

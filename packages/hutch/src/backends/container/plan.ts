@@ -11,6 +11,7 @@ import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox
 import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
 import { CPU_PERIOD_US } from '../../host/cgroup-plan.js';
 import type { ExecUser } from '../../host/exec-plan.js';
+import { CA_BUNDLE_FILE, CA_BUNDLE_PATH } from '../../host/egress/sandbox-ca.js';
 import type { MountEntry } from '../../host/mount-table.js';
 import { DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
 
@@ -88,20 +89,6 @@ export const GENERATED_ETC = ['hosts', 'hostname', 'resolv.conf'] as const;
 
 export function sandboxHostname(sandboxId: string): string {
   return sandboxId.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
-}
-
-/**
- * The system CA bundle (Debian's, read by curl, OpenSSL, Python `ssl`). A sandbox with secrets gets
- * the generated bundle (host roots + the sandbox's egress CA) bound read-only over it, so the
- * egress proxy can terminate TLS for hosts with injections. The CA key is never mounted.
- */
-export const CA_BUNDLE_PATH = '/etc/ssl/certs/ca-certificates.crt';
-/** The generated bundle's name in the sandbox's host `etc` dir. */
-export const CA_BUNDLE_FILE = 'ca-certificates.crt';
-
-/** Whether the sandbox gets its own egress CA and trust bundle: only when it has secrets to inject. */
-export function wantsSandboxCa(spec: Pick<SandboxSpec, 'secrets'>): boolean {
-  return (spec.secrets?.length ?? 0) > 0;
 }
 
 export function planEtcFiles(sandboxId: string, network: NetworkPolicy): Record<(typeof GENERATED_ETC)[number], string> {

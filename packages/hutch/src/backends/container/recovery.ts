@@ -14,7 +14,8 @@ import { mountOverlay } from '../../host/overlay.js';
 import { processStartTime } from '../../host/proc.js';
 import { runtimeRecord, type ContainerContext, type ContainerSandbox } from './context.js';
 import { removeSandboxResources } from './lifecycle.js';
-import { CONTAINER_ID_PATTERN, containerPaths, planMountTable, wantsSandboxCa } from './plan.js';
+import { wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
+import { CONTAINER_ID_PATTERN, containerPaths, planMountTable } from './plan.js';
 import { runtimeCall, runtimeState } from './runtime.js';
 
 /** Re-attaches to `sandboxId` or reports it gone. */

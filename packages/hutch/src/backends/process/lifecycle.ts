@@ -11,7 +11,8 @@ import type { CleanupResult } from '../../port/isolation-backend.js';
 import { canFreeze, cgroupPids, createCgroups, killAll, removeCgroups, setFrozen } from '../../host/cgroups.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
 import { commandFailed, errnoOf } from './errors.js';
-import { prepareCa, startNetwork } from './network.js';
+import { prepareSandboxCa, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
+import { startNetwork } from './network.js';
 import { allowSetuid, mountOverlay, unmountOverlay } from './overlay.js';
 import { join } from 'node:path';
 import {
@@ -43,7 +44,7 @@ export async function readRootEntries(rootfsPath: string | undefined): Promise<R
 
 /** The mount table of a sandbox (reads the root's top-level entries). */
 export async function mountsFor(spec: SandboxSpec, paths: SandboxPaths): Promise<MountEntry[]> {
-  return planMounts({ paths, rootfsPath: spec.rootfsPath, rootEntries: await readRootEntries(spec.rootfsPath), caBundle: (spec.secrets?.length ?? 0) > 0, ...(spec.workspace ? { workspace: spec.workspace } : {}) });
+  return planMounts({ paths, rootfsPath: spec.rootfsPath, rootEntries: await readRootEntries(spec.rootfsPath), caBundle: wantsSandboxCa(spec), ...(spec.workspace ? { workspace: spec.workspace } : {}) });
 }
 
 /** Prepares a sandbox; launches nothing. Throws `AlreadyExistsError` for a known id. */
@@ -71,7 +72,7 @@ export async function createSandbox(ctx: BackendContext, spec: SandboxSpec): Pro
     }
     await mkdir(paths.etc, { mode: 0o755 });
     for (const [name, content] of Object.entries(planEtcFiles(spec.id, spec.network))) await writeFile(`${paths.etc}/${name}`, content, { mode: 0o644 });
-    await prepareCa(sandbox);
+    await prepareSandboxCa(sandbox);
     await writeFile(paths.seccomp, buildSeccompFilter(ctx.arch), { mode: 0o644 });
     // The spec holds env values that may be secrets: readable by root only.
     await writeFile(paths.specFile, JSON.stringify(spec), { mode: 0o600 });

@@ -7,11 +7,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { needsEgress, validateNetworkPolicy } from '../../domain/network-rules.js';
-import type { NetworkPolicy, SandboxSpec } from '../../domain/sandbox.js';
-import { caDir } from '../../host/egress/sandbox-egress.js';
-import { ensureCa, trustBundle } from '../../host/egress/ca.js';
+import type { NetworkPolicy } from '../../domain/sandbox.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
-import { CA_BUNDLE_FILE, cgroupProcsFiles, planEtcFiles } from './plan.js';
+import { cgroupProcsFiles, planEtcFiles } from './plan.js';
 
 /** Starts the egress proxy and slirp4netns for a running init, when the policy wants network. */
 export async function startNetwork(ctx: BackendContext, sandbox: ProcessSandbox, initPid: number): Promise<void> {
@@ -20,13 +18,6 @@ export async function startNetwork(ctx: BackendContext, sandbox: ProcessSandbox,
     backend: 'process', sandboxId: sandbox.id, dir: sandbox.paths.dir, policy: sandbox.spec.network, secrets: sandbox.spec.secrets,
     slirp: { initPid, cgroupProcs: cgroupProcsFiles(ctx.layout, sandbox.id), slirpPath: ctx.tools.slirp4netns, perlPath: ctx.tools.perl, ...(ctx.launcher ? { launcherPath: ctx.launcher } : {}) },
   });
-}
-
-/** Creates the sandbox CA (when it has secrets) and the trust bundle file in its generated /etc. */
-export async function prepareCa(sandbox: { id: string; spec: SandboxSpec; paths: { dir: string; etc: string } }): Promise<void> {
-  if (!sandbox.spec.secrets?.length) return;
-  const ca = await ensureCa(caDir(sandbox.paths.dir), `Hutch sandbox ${sandbox.id} egress CA`);
-  await writeFile(`${sandbox.paths.etc}/${CA_BUNDLE_FILE}`, await trustBundle(ca), { mode: 0o644 });
 }
 
 /** Replaces the policy; starts the egress path of a running sandbox that had none. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
 import type { WorkspaceMounts } from '../../domain/workspace.js';
 import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
+import { CA_BUNDLE_FILE, CA_BUNDLE_PATH } from '../../host/egress/sandbox-ca.js';
 import type { MountEntry } from '../../host/mount-table.js';
 
 export {
@@ -92,9 +93,6 @@ export interface MountPlanInput {
   workspace?: WorkspaceMounts;
 }
 
-/** The system CA bundle path (Debian) that a sandbox with a CA gets from its generated /etc. */
-export const CA_BUNDLE_PATH = '/etc/ssl/certs/ca-certificates.crt';
-export const CA_BUNDLE_FILE = 'ca-certificates.crt';
 
 /** Generated /etc files laid over a template's own /etc (it keeps its users and groups). */
 export const TEMPLATE_ETC_OVERRIDES = ['hosts', 'hostname', 'resolv.conf'];
