@@ -24,3 +24,21 @@ export function connectionOf(command: Command): ConnectionOptions {
 export async function openSandbox(command: Command, sandboxId: string): Promise<Sandbox> {
   return Sandbox.connect(sandboxId, connectionOf(command));
 }
+
+/**
+ * Adds `rm` (alias `delete`) to a command group: deletes each named item in order through
+ * `remove`, printing each one's name once it is gone; the first failure stops the command.
+ */
+export function addDeleteCommand(group: Command, what: { description: string; argument: string; argumentHelp: string }, remove: (name: string, connection: ConnectionOptions) => Promise<unknown>): void {
+  group
+    .command('rm')
+    .alias('delete')
+    .description(what.description)
+    .argument(what.argument, what.argumentHelp)
+    .action(async (names: string[], _flags: unknown, command: Command) => {
+      for (const name of names) {
+        await remove(name, connectionOf(command));
+        process.stdout.write(`${name}\n`);
+      }
+    });
+}

@@ -13,7 +13,7 @@ import { Codebases, type CodebaseInfo, type FileEntry } from '@hutch/sdk';
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { CodebaseStore } from '../../workspaces/codebase-store.js';
-import { connectionOf } from '../context.js';
+import { addDeleteCommand, connectionOf } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatAge, formatBytes, printJson, printTable, writeAll } from '../output.js';
 import { parsePositiveInt } from '../parse.js';
@@ -79,17 +79,7 @@ export function registerCodebaseCommands(program: Command): void {
     .argument('<codebase>', 'codebase id or name')
     .action(async (id: string, _flags: unknown, command: Command) => printJson(await Codebases.get(id, connectionOf(command))));
 
-  codebase
-    .command('rm')
-    .alias('delete')
-    .description('delete codebases (sandboxes using one keep their workspace but cannot commit)')
-    .argument('<codebases...>', 'codebase ids or names')
-    .action(async (ids: string[], _flags: unknown, command: Command) => {
-      for (const id of ids) {
-        await Codebases.delete(id, connectionOf(command));
-        process.stdout.write(`${id}\n`);
-      }
-    });
+  addDeleteCommand(codebase, { description: 'delete codebases (sandboxes using one keep their workspace but cannot commit)', argument: '<codebases...>', argumentHelp: 'codebase ids or names' }, (id, connection) => Codebases.delete(id, connection));
 
   codebase
     .command('files')

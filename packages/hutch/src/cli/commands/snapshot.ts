@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Sandbox, Snapshots, type SnapshotInfo, type SnapshotKind } from '@hutch/sdk';
 import { Option, type Command } from 'commander';
-import { connectionOf, openSandbox } from '../context.js';
+import { addDeleteCommand, connectionOf, openSandbox } from '../context.js';
 import { formatAge, formatBytes, printJson, printTable } from '../output.js';
 import { parsePositiveInt } from '../parse.js';
 import { withSpinner } from '../spinner.js';
@@ -41,17 +41,7 @@ export function registerSnapshotCommands(program: Command): void {
       printTable(['ID', 'SANDBOX', 'KIND', 'BACKEND', 'SIZE', 'MEMORY', 'AGE'], items.map((s: SnapshotInfo) => [s.id, s.sandboxId, s.kind, s.backend, formatBytes(s.sizeBytes), s.memory ? 'yes' : 'no', formatAge(s.createdAt, now)]));
     });
 
-  snapshot
-    .command('rm')
-    .alias('delete')
-    .description('delete snapshots')
-    .argument('<snapshotIds...>', 'snapshot ids')
-    .action(async (ids: string[], _flags: unknown, command: Command) => {
-      for (const id of ids) {
-        await Snapshots.delete(id, connectionOf(command));
-        process.stdout.write(`${id}\n`);
-      }
-    });
+  addDeleteCommand(snapshot, { description: 'delete snapshots', argument: '<snapshotIds...>', argumentHelp: 'snapshot ids' }, (id, connection) => Snapshots.delete(id, connection));
 
   snapshot
     .command('restore')

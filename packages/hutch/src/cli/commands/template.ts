@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { BASE_RECIPE } from '../../templates/recipe.js';
 import { TemplateStore } from '../../templates/store.js';
-import { connectionOf } from '../context.js';
+import { addDeleteCommand, connectionOf } from '../context.js';
 import { UsageError } from '../errors.js';
 import { collectKeyValue, parseDurationMs } from '../parse.js';
 import { formatAge, formatBytes, printJson, printTable } from '../output.js';
@@ -72,17 +72,7 @@ export function registerTemplateCommands(program: Command): void {
       printTable(['NAME', 'DIGEST', 'SIZE', 'USER', 'WORKDIR', 'BUILT'], items.map((t: TemplateInfo) => [t.name, t.digest.slice(0, 12), formatBytes(t.sizeBytes), t.user ?? '-', t.workdir ?? '-', formatAge(t.builtAt, now)]));
     });
 
-  template
-    .command('rm')
-    .alias('delete')
-    .description('delete templates (their files go once nothing uses them)')
-    .argument('<names...>', 'template names')
-    .action(async (names: string[], _flags: unknown, command: Command) => {
-      for (const name of names) {
-        await Template.delete(name, connectionOf(command));
-        process.stdout.write(`${name}\n`);
-      }
-    });
+  addDeleteCommand(template, { description: 'delete templates (their files go once nothing uses them)', argument: '<names...>', argumentHelp: 'template names' }, (name, connection) => Template.delete(name, connection));
 
   template
     .command('prepare')
