@@ -62,6 +62,12 @@ build_native packages/hutch/native/egress-shim.c packages/hutch/native/build/hut
 build_native packages/hutch/native/hutch-launch.c packages/hutch/native/build/hutch-launch \
   "the launcher" -static -O2 -Wall
 
+# The exec agent (native/hutch-agent.c), started inside each process-tier sandbox so that an exec is
+# a connect and a fork in the sandbox instead of a launcher process. Static: it runs in sandboxes
+# whose root filesystem has no libc of the right version. Without it, exec uses the launcher.
+build_native packages/hutch/native/hutch-agent.c packages/hutch/native/build/hutch-agent \
+  "the exec agent" -static -O2 -Wall
+
 # The container tier's runtime namespace helper (native/hutch-mntns.c: one long-lived mount
 # namespace without the hybrid cgroup2 that every crun call joins). Static for the same reason.
 # Without it crun calls fall back to a throw-away namespace per call (slower).

@@ -18,7 +18,7 @@
  *        and --info-fd fds are passed below N).
  *
  *   hutch-launch exec -t INIT_PID [-c CGROUP_PROCS]... [-s SECCOMP_FILE] -u UID -g GID -d CWD
- *                     [-p FD] [-S] -- ARGV...
+ *                     [-p FD] [-S] [-L SOCKET -x AGENT [-O]] -- ARGV...
  *     1. join the cgroups;
  *     2. open the init's namespaces and root, then setns: user first (root of the sandbox's
  *        user namespace has the capabilities to join the rest), then mnt, uts, ipc, net, pid,
@@ -33,6 +33,14 @@
  *        keep only fds 0-2, chdir CWD (exporting PWD and OLDPWD as the former `sh` wrapper did) (exit 126 if it cannot), exec ARGV with the environment it was given (PATH
  *        search; exit 127 if not found, 126 if not executable). With -S, ARGV[0] is a shell
  *        string run as `/bin/bash -lc` (or `/bin/sh -c` without bash).
+ *
+ *   With -L and -x (how the exec agent, native/hutch-agent.c, is started in a sandbox): before
+ *   entering anything, bind a listening unix socket at the host path SOCKET (mode 0600, so only
+ *   host root connects; the path is not visible inside the sandbox) and open the host file AGENT;
+ *   the child then gets the socket as fd 3 and execs AGENT by fd (fexecve), so the agent binary
+ *   needs no mount inside the sandbox. -O shields the agent from the OOM killer where the host
+ *   allows (its commands reset that); lowering oom_score_adj needs CAP_SYS_RESOURCE in the host's
+ *   user namespace, so it happens before setns, and is skipped silently without that capability.
  *
  * Failures before the command runs print "hutch-launch: <step>: <error>" on stderr and exit 125
  * (exec) or 1 (init). Build: gcc -static -O2 -Wall -o hutch-launch hutch-launch.c
@@ -51,8 +59,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -276,14 +286,31 @@ static void mirror_child(pid_t child) {
   _exit(1);
 }
 
+/* A listening unix socket at `path` (replacing a stale one), mode 0600, close-on-exec. */
+static int listen_socket(const char *path) {
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen(path) >= sizeof addr.sun_path) die_msg("socket path too long");
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket", errno);
+  if (unlink(path) != 0 && errno != ENOENT) die("unlink socket", errno);
+  mode_t old = umask(077);
+  int bound = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+  umask(old);
+  if (bound != 0) die("bind", errno);
+  if (listen(fd, 128) != 0) die("listen", errno);
+  return fd;
+}
+
 static int run_exec(int argc, char **argv) {
   char *cgroups[MAX_CGROUPS];
-  int ncg = 0, init_pid = -1, uid = -1, gid = -1, pid_fd = -1, shell = 0, i = 0;
-  const char *seccomp = NULL, *cwd = NULL;
+  int ncg = 0, init_pid = -1, uid = -1, gid = -1, pid_fd = -1, shell = 0, oom_shield = 0, i = 0;
+  const char *seccomp = NULL, *cwd = NULL, *listen_path = NULL, *agent_path = NULL;
   fail_code = 125;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-    if (strcmp(argv[i], "-S") == 0) {
-      shell = 1;
+    if (strcmp(argv[i], "-S") == 0 || strcmp(argv[i], "-O") == 0) {
+      if (argv[i][1] == 'S') shell = 1;
+      else oom_shield = 1;
       continue;
     }
     if (i + 1 >= argc) die_msg("option %s needs a value", argv[i]);
@@ -297,18 +324,26 @@ static int run_exec(int argc, char **argv) {
     else if (strcmp(opt, "-g") == 0) gid = parse_int("gid", val);
     else if (strcmp(opt, "-d") == 0) cwd = val;
     else if (strcmp(opt, "-p") == 0) pid_fd = parse_int("pid fd", val);
+    else if (strcmp(opt, "-L") == 0) listen_path = val;
+    else if (strcmp(opt, "-x") == 0) agent_path = val;
     else die_msg("unknown exec option %s", opt);
   }
   if (i + 1 >= argc) die_msg("exec: no command after --");
   if (init_pid <= 0 || uid < 0 || gid < 0 || !cwd) die_msg("exec: -t, -u, -g and -d are required");
   char **cmd = argv + i + 1;
   if (shell && cmd[0] == NULL) die_msg("exec: -S needs a shell string");
+  if ((listen_path == NULL) != (agent_path == NULL)) die_msg("exec: -L and -x go together");
   /* waitpid below needs SIGCHLD not ignored, whatever the spawner left (nsenter does the same). */
   if (signal(SIGCHLD, SIG_DFL) == SIG_ERR) die("signal(SIGCHLD)", errno);
 
   join_cgroups(cgroups, ncg);
 
   /* Read every host file first: after setns(mnt) and chroot the host is out of reach. */
+  int listen_fd = listen_path ? listen_socket(listen_path) : -1;
+  int agent_fd = -1;
+  if (agent_path && (agent_fd = open(agent_path, O_RDONLY | O_CLOEXEC)) < 0) die(agent_path, errno);
+  /* Best effort: without CAP_SYS_RESOURCE (some container hosts) the agent stays as exposed as the rest. */
+  if (oom_shield) (void)write_file("/proc/self/oom_score_adj", "-1000\n");
   struct sock_fprog filter = { 0, NULL };
   if (seccomp) filter = load_filter(seccomp);
   int nsfd[NNS], rootfd;
@@ -363,6 +398,10 @@ static int run_exec(int argc, char **argv) {
   }
 
   cloexec_from(3);
+  if (listen_fd >= 0) {
+    /* The agent's socket becomes fd 3 (dup2 clears close-on-exec; fd 3 itself needs it cleared). */
+    if (listen_fd == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(listen_fd, 3) != 3) die("listening fd", errno);
+  }
 
   /* From here on the exit codes are the shell wrapper's: 126 for cwd, 127/126 for exec. */
   if (chdir(cwd) != 0) {
@@ -385,6 +424,10 @@ static int run_exec(int argc, char **argv) {
     execv(use[0], use);
     fprintf(stderr, "hutch-exec: %s: %s\n", use[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
+  }
+  if (agent_fd >= 0) {
+    fexecve(agent_fd, cmd, environ);
+    die("exec agent", errno);
   }
   execvp(cmd[0], cmd);
   int err = errno;

@@ -4,7 +4,8 @@
  * that reports its own pid — on fd 3, or as an OSC sequence for PTYs — then execs the command, so
  * that pid is the command's. Output goes to an `OutputLog`; PTY commands run under node-pty. The
  * tier supplies the hooks: how to find the command's host pid (signals, timeouts) and the OOM
- * counter of the sandbox's memory cgroup (termination reason `oom`).
+ * counter of the sandbox's memory cgroup (termination reason `oom`). A command started by the
+ * in-sandbox exec agent (host/agent-exec.ts) is the same `ExecProcess` over an `AgentChannel`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -28,6 +29,14 @@ export interface ExecHooks {
    * when Hutch sent that signal.
    */
   signalAsExitCode?: boolean;
+}
+
+/** The host's end of one agent connection (host/agent-exec.ts): the command's stdin, signals, size. */
+export interface AgentChannel {
+  write(data: Uint8Array): Promise<void>;
+  closeStdin(): void;
+  signal(signo: number, group: boolean): void;
+  resize(cols: number, rows: number): void;
 }
 
 /** Everything needed to launch one exec'd command. */
@@ -66,7 +75,7 @@ export class ExecProcess implements ProcessHandle {
     private readonly spec: ExecSpec,
     private readonly cwd: string,
     private readonly oomBefore: number,
-    private readonly child: { pipe?: ChildProcess; pty?: IPty },
+    private readonly child: { pipe?: ChildProcess; pty?: IPty; agent?: AgentChannel },
   ) {}
 
   info(): ProcessInfo {
@@ -76,7 +85,7 @@ export class ExecProcess implements ProcessHandle {
       cmd: this.spec.shell !== undefined ? '/bin/bash' : this.spec.cmd ?? '',
       args: this.spec.shell !== undefined ? ['-lc', this.spec.shell] : this.spec.args ?? [],
       cwd: this.cwd,
-      pty: this.child.pty !== undefined,
+      pty: this.spec.pty !== undefined,
       startedAt: this.startedAt,
       running: this.exit === null,
       exit: this.exit,
@@ -89,6 +98,7 @@ export class ExecProcess implements ProcessHandle {
 
   async writeStdin(data: Uint8Array): Promise<void> {
     if (this.stdinClosed || this.exit) throw new InvalidTransitionError(this.exit ? 'exited' : 'stdin_closed', 'stdin', 'write to stdin');
+    if (this.child.agent) return this.child.agent.write(data);
     if (this.child.pty) {
       this.child.pty.write(Buffer.from(data).toString('binary'));
       return;
@@ -100,7 +110,8 @@ export class ExecProcess implements ProcessHandle {
   async closeStdin(): Promise<void> {
     if (this.stdinClosed) return;
     this.stdinClosed = true;
-    if (this.child.pty) this.child.pty.write('\x04');
+    if (this.child.agent) this.child.agent.closeStdin();
+    else if (this.child.pty) this.child.pty.write('\x04');
     else this.child.pipe!.stdin!.end();
   }
 
@@ -111,6 +122,11 @@ export class ExecProcess implements ProcessHandle {
    */
   async signal(signal: SignalName): Promise<void> {
     if (this.exit) return;
+    if (this.child.agent) {
+      this.sentSignals.add(osConstants.signals[signal]);
+      this.child.agent.signal(osConstants.signals[signal], signal === 'SIGKILL');
+      return;
+    }
     const target = await this.findHostPid();
     const group = this.child.pipe?.pid ?? this.child.pty?.pid;
     const targets = [target, signal === 'SIGKILL' && group !== undefined ? -group : undefined].filter((t): t is number => t !== undefined);
@@ -125,8 +141,10 @@ export class ExecProcess implements ProcessHandle {
   }
 
   async resize(cols: number, rows: number): Promise<void> {
-    if (!this.child.pty) throw new InvalidTransitionError('pipe', 'pty', 'resize a process without a PTY');
-    if (!this.exit) this.child.pty.resize(cols, rows);
+    if (this.spec.pty === undefined) throw new InvalidTransitionError('pipe', 'pty', 'resize a process without a PTY');
+    if (this.exit) return;
+    if (this.child.agent) this.child.agent.resize(cols, rows);
+    else this.child.pty?.resize(cols, rows);
   }
 
   wait(options?: CallOptions): Promise<ProcessExit> {
@@ -152,6 +170,7 @@ export class ExecProcess implements ProcessHandle {
     this.timer = setTimeout(() => {
       if (this.exit) return;
       this.ended ??= { kind: 'timeout' };
+      if (this.child.agent) return this.child.agent.signal(osConstants.signals.SIGKILL, true);
       const leader = this.child.pipe?.pid ?? this.child.pty?.pid;
       void this.findHostPid().then((pid) => {
         for (const target of [pid, leader === undefined ? undefined : -leader]) {
@@ -184,7 +203,7 @@ export class ExecProcess implements ProcessHandle {
     else if (this.ended?.kind === 'timeout') exit = { exitCode: code, signal, reason: 'timeout' };
     else {
       if (this.hooks.signalAsExitCode && signal === null && code !== null && this.sentSignals.has(code - 128)) {
-        signal = (Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] as NodeJS.Signals | undefined) ?? null;
+        signal = signalName(code - 128);
       }
       const abnormal = signal !== null || code !== 0;
       const oom = abnormal && (await this.hooks.oomKills().catch(() => 0)) > this.oomBefore;
@@ -194,6 +213,11 @@ export class ExecProcess implements ProcessHandle {
     this.log.end();
     for (const w of this.exitWaiters.splice(0)) w(exit);
   }
+}
+
+/** The name of signal number `signo`, or null for a number that is no signal. */
+export function signalName(signo: number): NodeJS.Signals | null {
+  return (Object.entries(osConstants.signals).find(([, n]) => n === signo)?.[0] as NodeJS.Signals | undefined) ?? null;
 }
 
 function loadPty(): typeof import('node-pty') {
@@ -282,7 +306,7 @@ export async function startPtyProcess(launch: ExecLaunch): Promise<ExecProcess> 
   });
   pty.onExit(({ exitCode, signal }) => {
     pidKnown(undefined);
-    const name = signal ? (Object.entries(osConstants.signals).find(([, n]) => n === signal)?.[0] as NodeJS.Signals | undefined) ?? null : null;
+    const name = signal ? signalName(signal) : null;
     setTimeout(() => void proc.finish(name ? null : exitCode, name), 50);
   });
   const pid = await pidPromise;

@@ -20,10 +20,19 @@ import { ensureNative } from './native-build.js';
 /** dist/src/host → packages/hutch/native. */
 export const LAUNCHER_SOURCE = fileURLToPath(new URL('../../../native/hutch-launch.c', import.meta.url));
 export const DEFAULT_LAUNCHER_PATH = fileURLToPath(new URL('../../../native/build/hutch-launch', import.meta.url));
+/** The in-sandbox exec agent (native/hutch-agent.c), started in a sandbox by `hutch-launch exec -L -x`. */
+export const AGENT_SOURCE = fileURLToPath(new URL('../../../native/hutch-agent.c', import.meta.url));
+export const DEFAULT_AGENT_PATH = fileURLToPath(new URL('../../../native/build/hutch-agent', import.meta.url));
 
 /** Builds the launcher unless it is up to date; returns its path, or undefined when unusable. */
 export async function ensureLauncher(path = DEFAULT_LAUNCHER_PATH, gcc = '/usr/bin/gcc'): Promise<string | undefined> {
   const build = { source: LAUNCHER_SOURCE, output: path, flags: ['-static', '-O2', '-Wall'] };
+  return (await ensureNative(build, gcc)) ? path : undefined;
+}
+
+/** Builds the exec agent unless it is up to date; returns its path, or undefined when unusable. */
+export async function ensureAgent(path = DEFAULT_AGENT_PATH, gcc = '/usr/bin/gcc'): Promise<string | undefined> {
+  const build = { source: AGENT_SOURCE, output: path, flags: ['-static', '-O2', '-Wall'] };
   return (await ensureNative(build, gcc)) ? path : undefined;
 }
 
@@ -74,6 +83,29 @@ export interface LaunchExecInput {
   shell?: string;
   /** Fd (in the launcher) for the pid report; undefined (PTY): printed as OSC on stdout. */
   pidFd?: number;
+}
+
+export interface LaunchAgentInput {
+  launcher: string;
+  agent: string;
+  /** Host path of the agent's listening socket (bound by the launcher before it enters the sandbox). */
+  socket: string;
+  initPid: number;
+  cgroupProcs: string[];
+  seccompFile?: string;
+}
+
+/** Pure: `hutch-launch exec` that starts the exec agent as the sandbox's root, shielded from the OOM killer. */
+export function planLaunchAgentArgv(input: LaunchAgentInput): string[] {
+  return [
+    input.launcher, 'exec',
+    '-t', String(input.initPid),
+    ...input.cgroupProcs.flatMap((f) => ['-c', f]),
+    ...(input.seccompFile === undefined ? [] : ['-s', input.seccompFile]),
+    '-u', '0', '-g', '0', '-d', '/',
+    '-L', input.socket, '-x', input.agent, '-O',
+    '--', 'hutch-agent',
+  ];
 }
 
 /** Pure: `hutch-launch exec` for one command. */

@@ -14,7 +14,7 @@ import { detectCgroupLayout, canFreeze } from '../../host/cgroups.js';
 import type { CgroupLayout } from './plan.js';
 import { seccompArchFor } from './seccomp.js';
 import { ensureShim } from '../../host/egress/shim.js';
-import { DEFAULT_LAUNCHER_PATH, ensureLauncher } from '../../host/launcher.js';
+import { DEFAULT_AGENT_PATH, DEFAULT_LAUNCHER_PATH, ensureAgent, ensureLauncher } from '../../host/launcher.js';
 
 const run = promisify(execFile);
 
@@ -27,6 +27,8 @@ export interface HostTools {
   tar: string;
   /** hutch-launch; '' disables it (exec and init then go through the Perl prelude and nsenter). */
   launcher: string;
+  /** hutch-agent, the in-sandbox exec agent (needs the launcher); '' disables it (every exec goes through the launcher). */
+  agent: string;
 }
 
 export const DEFAULT_TOOLS: HostTools = {
@@ -36,6 +38,7 @@ export const DEFAULT_TOOLS: HostTools = {
   slirp4netns: '/usr/bin/slirp4netns',
   tar: '/usr/bin/tar',
   launcher: DEFAULT_LAUNCHER_PATH,
+  agent: DEFAULT_AGENT_PATH,
 };
 
 export interface HostProbe {
@@ -52,6 +55,8 @@ export interface HostProbe {
   egressShim?: boolean;
   /** Path of the usable launcher (built now if needed), or undefined: the Perl fallback is used. */
   launcher?: string;
+  /** Path of the usable exec agent (built now if needed), or undefined: exec goes through the launcher. */
+  agent?: string;
   userns: boolean;
   cgroups: CgroupLayout;
 }
@@ -85,6 +90,7 @@ export async function probeHost(tools: HostTools): Promise<HostProbe> {
     slirp4netns: await executable(tools.slirp4netns),
     egressShim: await ensureShim(),
     launcher: tools.launcher ? await ensureLauncher(tools.launcher) : undefined,
+    agent: tools.launcher && tools.agent ? await ensureAgent(tools.agent) : undefined,
     userns: Number(maxUserNs.trim()) > 0,
     cgroups: process.platform === 'linux' ? await detectCgroupLayout().catch((): CgroupLayout => ({ mode: 'none' })) : { mode: 'none' },
   };

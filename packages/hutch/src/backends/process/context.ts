@@ -32,6 +32,8 @@ export interface BackendContext {
   tools: HostTools;
   /** The native launcher for exec and init (host/launcher.ts); undefined: Perl prelude + nsenter. */
   launcher?: string;
+  /** The in-sandbox exec agent (host/agent-exec.ts), started with the init; undefined: exec goes through the launcher. */
+  agent?: string;
   layout: CgroupLayout;
   arch: SeccompArch;
   sandboxes: Map<string, ProcessSandbox>;

@@ -1,5 +1,6 @@
 /**
- * Exec for the process tier. Each command goes through `hutch-launch exec` (host/launcher.ts):
+ * Exec for the process tier. A command goes to the sandbox's exec agent when it has one (agent.ts,
+ * host/agent-exec.ts: no host process at all); otherwise through `hutch-launch exec` (host/launcher.ts):
  * one static process joins the sandbox's cgroups, enters every namespace of the sandbox's init
  * (user, mount, uts, ipc, net, pid, cgroup; chroot to its root), installs the seccomp filter and
  * forks the command into the pid namespace; the child reports its in-sandbox pid, cds and execs.
@@ -16,6 +17,9 @@ import { oomKills } from '../../host/cgroups.js';
 import { resolveSandboxPath } from '../../host/confined-files.js';
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecLaunch, type ExecProcess } from '../../host/exec-process.js';
 import { launcherExecEnv, planLaunchExecArgv } from '../../host/launcher.js';
+import { AgentUnavailableError, startAgentProcess } from '../../host/agent-exec.js';
+import type { AgentRequest } from '../../host/agent-protocol.js';
+import { agentUsable } from './agent.js';
 import { preludeArgv } from '../../host/prelude.js';
 import { childPids, innermostPid, isSameProcess } from '../../host/proc.js';
 import { getSandbox, type BackendContext, type ProcessSandbox } from './context.js';
@@ -40,6 +44,28 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
   const user = resolveExecUser(spec.user, parsePasswd(isRootExecUser(spec.user) ? '' : await readPasswd(ctx, sandbox)));
   if (!user) throw new BadRequestError(`Unknown user ${JSON.stringify(spec.user)} in the sandbox.`, { user: spec.user });
   const env = planExecEnv(sandbox.spec.env, spec.env, user, spec.pty !== undefined);
+  const oomBefore = await oomKills(ctx.layout, id).catch(() => 0);
+  const hooks: ExecHooks = {
+    // The command is the launcher's (or nsenter's) child whose innermost pid is the reported one.
+    findHostPid: async (nsenter, pid) => {
+      for (const candidate of await childPids(nsenter)) if ((await innermostPid(candidate)) === pid) return candidate;
+      return undefined;
+    },
+    oomKills: () => oomKills(ctx.layout, id),
+  };
+  if (agentUsable(ctx, sandbox)) {
+    const request: AgentRequest = {
+      uid: user.uid, gid: user.gid, cwd, env, ...(spec.pty ? { pty: spec.pty } : {}),
+      shell: spec.shell !== undefined, argv: spec.shell !== undefined ? [spec.shell] : [spec.cmd ?? 'true', ...(spec.args ?? [])],
+    };
+    try {
+      const proc = await startAgentProcess({ sandboxId: id, socketPath: sandbox.paths.agentSocket, request, spec, cwd, hooks, oomBefore });
+      return track(sandbox, proc, spec);
+    } catch (err) {
+      if (!(err instanceof AgentUnavailableError)) throw err;
+      // No agent answering (killed from inside, or a sandbox started without one): the launcher.
+    }
+  }
   const pidFd = spec.pty ? undefined : 3;
   const cgroupProcs = cgroupProcsFiles(ctx.layout, id);
   const argv = ctx.launcher
@@ -53,17 +79,11 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
   // the command's is set inside the sandbox (env -i). The static launcher passes it through (see
   // launcherExecEnv for the one variable a static binary still reads).
   const launchEnv = ctx.launcher ? launcherExecEnv(env) : { PATH: DEFAULT_PATH };
-  const oomBefore = await oomKills(ctx.layout, id).catch(() => 0);
-  const hooks: ExecHooks = {
-    // The command is the launcher's (or nsenter's) child whose innermost pid is the reported one.
-    findHostPid: async (nsenter, pid) => {
-      for (const candidate of await childPids(nsenter)) if ((await innermostPid(candidate)) === pid) return candidate;
-      return undefined;
-    },
-    oomKills: () => oomKills(ctx.layout, id),
-  };
   const launch: ExecLaunch = { backend: 'process', sandboxId: id, argv, env: launchEnv, spec, cwd, hooks, oomBefore };
-  const proc = await (spec.pty ? startPtyProcess(launch) : startPipeProcess(launch));
+  return track(sandbox, await (spec.pty ? startPtyProcess(launch) : startPipeProcess(launch)), spec);
+}
+
+function track(sandbox: ProcessSandbox, proc: ExecProcess, spec: ExecSpec): ExecProcess {
   if (spec.timeoutMs && spec.timeoutMs > 0) proc.armTimeout(spec.timeoutMs);
   sandbox.processes.set(proc.pid, proc);
   return proc;

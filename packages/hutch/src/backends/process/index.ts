@@ -52,7 +52,7 @@ export function createProcessBackend(options: ProcessBackendOptions): IsolationB
       await mkdir(dataDir, { recursive: true, mode: 0o711 });
       // The sandbox's root (host uid 100000) must be able to traverse to its workspace.
       await chmod(dataDir, 0o711);
-      return { dataDir, tools, launcher: p.launcher, layout: p.cgroups, arch: seccompArchFor(p.arch)!, sandboxes: new Map(), locks: new Map(), egress: new SandboxEgress(dataDir, options.egress) };
+      return { dataDir, tools, launcher: p.launcher, ...(p.launcher && p.agent ? { agent: p.agent } : {}), layout: p.cgroups, arch: seccompArchFor(p.arch)!, sandboxes: new Map(), locks: new Map(), egress: new SandboxEgress(dataDir, options.egress) };
     })());
   const running = async (id: string, verb: string) => {
     const ctx = await context();

@@ -13,6 +13,7 @@ import { getSandbox, type BackendContext, type ProcessSandbox } from './context.
 import { commandFailed, errnoOf } from './errors.js';
 import { prepareSandboxCa, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
 import { startNetwork } from './network.js';
+import { startExecAgent } from './agent.js';
 import { allowSetuid, mountOverlay, unmountOverlay } from './overlay.js';
 import { join } from 'node:path';
 import {
@@ -97,7 +98,7 @@ export async function startSandbox(ctx: BackendContext, id: string): Promise<Pro
   sandbox.initStartTime = await processStartTime(initPid);
   try {
     if (sandbox.spec.rootfsPath) await allowSetuid(initPid, ctx.tools.nsenter);
-    await startNetwork(ctx, sandbox, initPid);
+    await Promise.all([startNetwork(ctx, sandbox, initPid), startExecAgent(ctx, sandbox, initPid)]);
   } catch (err) {
     await killAll(ctx.layout, id);
     await ctx.egress.detach(id);

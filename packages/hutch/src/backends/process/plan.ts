@@ -39,6 +39,8 @@ export interface SandboxPaths {
   seccomp: string;
   initLog: string;
   specFile: string;
+  /** The exec agent's listening socket (host only; see host/agent-exec.ts). */
+  agentSocket: string;
   /** Template mode: the overlay (template below, `upper` above) mounted at `merged`, the root. */
   upper: string;
   work: string;
@@ -55,6 +57,7 @@ export function sandboxPaths(dataDir: string, sandboxId: string): SandboxPaths {
     seccomp: join(dir, 'seccomp.bpf'),
     initLog: join(dir, 'init.log'),
     specFile: join(dir, 'spec.json'),
+    agentSocket: join(dir, 'agent.sock'),
     upper: join(dir, 'root', 'upper'),
     work: join(dir, 'root', 'work'),
     merged: join(dir, 'root', 'merged'),
