@@ -8,7 +8,8 @@
  *   libslirp makes for the guest goes to the sandbox's egress proxy (host/egress), which judges it
  *   by the policy, logs it, counts it and injects secrets. Without the proxy (a template-snapshot
  *   VM) the shim fails closed. libslirp maps the guest's 10.0.2.2 (any 10.0.2.x but the resolver
- *   10.0.2.3) to the host's 127.0.0.1: the proxy's host guard refuses that like any host address.
+ *   10.0.2.3) to the host's 127.0.0.1 (QEMU has no `--disable-host-loopback`): this tier's proxy
+ *   refuses 127.0.0.0/8 always, even to a /32 allow rule (`host_guard`), so loopback stays closed.
  * Whether a VM has a NIC is part of its shape, fixed at create: memory snapshots need identical
  * devices. A policy change swaps the proxy's policy; it cannot give a NIC to a VM created without.
  */
@@ -56,7 +57,7 @@ export async function prepareVmCa(vm: Vm): Promise<void> {
 export async function attachEgress(ctx: MicrovmContext, vm: Vm, how: 'launch' | 'adopt'): Promise<void> {
   if (!hasNic(vm)) return;
   await ctx.egress.attach({
-    backend: 'microvm', sandboxId: vm.id, dir: vm.paths.dir, policy: vm.spec.network, secrets: vm.spec.secrets,
+    backend: 'microvm', sandboxId: vm.id, dir: vm.paths.dir, policy: vm.spec.network, secrets: vm.spec.secrets, refuseLoopback: true,
     ...(how === 'launch' ? { launchesShim: true } : {}),
   });
 }

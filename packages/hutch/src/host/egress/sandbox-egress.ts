@@ -42,6 +42,8 @@ export interface AttachRequest {
    * listens on the port the still-running process was given.
    */
   launchesShim?: boolean;
+  /** The shimmed stack maps a guest address to the host's loopback (QEMU): refuse 127.0.0.0/8 always. */
+  refuseLoopback?: boolean;
 }
 
 async function resolvConfServers(): Promise<string[]> {
@@ -94,6 +96,7 @@ export class SandboxEgress {
       dnsServers: this.options.dnsServers ?? (await resolvConfServers()),
       ...(upstreamCa ? { upstreamCa } : {}),
       decisions: this.log(req.sandboxId),
+      ...(req.refuseLoopback ? { refuseLoopback: true } : {}),
     });
     await proxy.start();
     this.proxies.set(req.sandboxId, proxy);
