@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMicrovmBackend } from '../../src/backends/microvm/index.js';
+import { createMicrovmBackend, type MicrovmBackendOptions } from '../../src/backends/microvm/index.js';
 import type { IsolationBackend } from '../../src/port/isolation-backend.js';
 import { TemplateStore } from '../../src/templates/store.js';
 
@@ -14,13 +14,14 @@ export interface MicrovmTestSetup {
   skipReason?: string;
   dataDir: string;
   rootfsPath: string;
-  create: () => IsolationBackend;
+  /** A backend on the setup's data dir; `extra` adds options (egress settings). */
+  create: (extra?: Partial<MicrovmBackendOptions>) => IsolationBackend;
   cleanup: () => void;
 }
 
 export async function microvmTestSetup(prefix: string): Promise<MicrovmTestSetup> {
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
-  const create = () => createMicrovmBackend({ dataDir: join(dataDir, 'vm'), accel: 'tcg' });
+  const create = (extra: Partial<MicrovmBackendOptions> = {}) => createMicrovmBackend({ dataDir: join(dataDir, 'vm'), accel: 'tcg', ...extra });
   const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
   const report = await create().capabilities();
   if (report.health.status === 'unsupported_host') {

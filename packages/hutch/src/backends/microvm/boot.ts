@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendFailureError } from '../../domain/errors.js';
 import type { MicrovmContext, Vm } from './context.js';
+import { qemuEnv } from './network.js';
 import { agentSocketPath, migrateFromFileUri, type GuestMemory, type QemuPlan } from './plan.js';
 import { withQmp, waitStatus } from './qmp.js';
 import { attachAgent, helloAgent, killQemu, qemuStderr, spawnQemu } from './vm.js';
@@ -43,7 +44,7 @@ export async function coldBoot(ctx: MicrovmContext, vm: Vm, memory: GuestMemory 
   const artifacts = await ctx.artifacts();
   await clearSockets(vm);
   const started = Date.now();
-  vm.pid = await spawnQemu(ctx, plan(ctx, vm, memory, false, artifacts), vm.paths.stderrLog);
+  vm.pid = await spawnQemu(ctx, plan(ctx, vm, memory, false, artifacts), vm.paths.stderrLog, await qemuEnv(ctx, vm));
   try {
     const agent = await attachAgent(vm, agentSocketPath(vm.paths, vm.agentGeneration));
     await helloAgent(vm, agent, 180_000, withEnv);
@@ -60,7 +61,7 @@ export async function restoreMemory(ctx: MicrovmContext, vm: Vm, snapshot: Memor
   await clearSockets(vm);
   const started = Date.now();
   const memory: GuestMemory = snapshot.format === 'ramfile' ? { kind: 'file', path: join(snapshot.dir, 'ram.bin'), shared: false } : { kind: 'ram' };
-  vm.pid = await spawnQemu(ctx, plan(ctx, vm, memory, true, artifacts), vm.paths.stderrLog);
+  vm.pid = await spawnQemu(ctx, plan(ctx, vm, memory, true, artifacts), vm.paths.stderrLog, await qemuEnv(ctx, vm));
   try {
     await withQmp(vm.paths.qmpSocket, async (qmp) => {
       if (snapshot.format === 'ramfile') {

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { access, constants, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import type { Capability, CapabilityReport } from '../../port/capabilities.js';
+import { ensureShim } from '../../host/egress/shim.js';
 import type { MicrovmTools } from './context.js';
 import { hasHardwareVirt, tscKhzFromCpuinfo, type Accel } from './plan.js';
 
@@ -21,11 +22,13 @@ export interface HostProbe {
   tscKhz: number | undefined;
   qemuVersion: string | null;
   missingTools: string[];
+  /** The egress shim is built (or buildable): network modes internet and rules. */
+  egressShim?: boolean;
   /** Set after a guest failed to boot under KVM on this host. */
   kvmBootFailure?: string;
 }
 
-export async function probeHost(tools: MicrovmTools): Promise<HostProbe> {
+export async function probeHost(tools: MicrovmTools, shimPath?: string): Promise<HostProbe> {
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
   const missingTools: string[] = [];
   for (const [name, path] of Object.entries(tools) as Array<[keyof MicrovmTools, string]>) {
@@ -42,6 +45,7 @@ export async function probeHost(tools: MicrovmTools): Promise<HostProbe> {
     tscKhz: tscKhzFromCpuinfo(cpuinfo),
     qemuVersion,
     missingTools,
+    egressShim: await ensureShim(shimPath),
   };
 }
 
@@ -106,7 +110,9 @@ export function reportFromProbe(probe: HostProbe, request: AccelRequest): Capabi
   const notes: Record<string, string> = {
     accel: 'accel' in accel ? accel.accel : 'none',
     machine: 'qemu microvm, virtio-mmio, virtio-serial agent',
-    network: 'none: no network device at all; ports are forwarded through the guest agent',
+    network: probe.egressShim
+      ? 'none: no network device at all. internet/rules: a user-mode NIC (QEMU libslirp) whose every connection and lookup goes through the egress proxy, as on the other tiers. Ports are forwarded through the guest agent'
+      : 'none: no network device at all (internet/rules need the egress shim: install gcc). Ports are forwarded through the guest agent',
   };
   if (emulated) notes.emulated = 'emulated: not a security boundary (QEMU TCG; use a host with vmx/svm for hardware isolation)';
   return {
@@ -114,7 +120,7 @@ export function reportFromProbe(probe: HostProbe, request: AccelRequest): Capabi
     version: `microvm/1 qemu ${probe.qemuVersion ?? 'missing'}`,
     health: missing.length > 0 ? { status: 'unsupported_host', missing } : { status: 'healthy' },
     platform: { os: 'linux', arch: probe.arch, kernel: probe.kernel, emulated },
-    capabilities: missing.length > 0 ? [] : SUPPORTED,
+    capabilities: missing.length > 0 ? [] : probe.egressShim ? [...SUPPORTED, 'network.internet', 'network.egress_rules'] : SUPPORTED,
     notes,
   };
 }

@@ -3,8 +3,10 @@
  * instance knows (created here or adopted). Nothing is module-level: two backend instances on one
  * data dir (a "restarted server" in tests) share only the host.
  */
+import { writeFile } from 'node:fs/promises';
 import { SandboxNotFoundError } from '../../domain/errors.js';
 import type { SandboxSpec } from '../../domain/sandbox.js';
+import type { SandboxEgress } from '../../host/egress/sandbox-egress.js';
 import type { AgentChannel } from './agent-channel.js';
 import type { BootArtifacts } from './artifacts.js';
 import type { MicrovmProcess } from './exec.js';
@@ -80,6 +82,8 @@ export interface MicrovmContext {
   locks: Map<string, Promise<unknown>>;
   /** In-flight builds (images, template snapshots), so concurrent creates share one. */
   builds: Map<string, Promise<unknown>>;
+  /** Egress proxies of the VMs with a NIC (network.ts). */
+  egress: SandboxEgress;
   /** Timings observed by this instance (ms), for reports and benchmarks. */
   timings: { coldBootMs: number[]; restoreMs: number[] };
 }
@@ -89,6 +93,11 @@ export function getVm(ctx: MicrovmContext, id: string): Vm {
   const vm = ctx.vms.get(id);
   if (!vm) throw new SandboxNotFoundError(id);
   return vm;
+}
+
+/** The VM's config file: what adopt needs (the spec holds env and secrets: mode 0600, never logged). */
+export async function writeVmConfig(vm: Vm): Promise<void> {
+  await writeFile(vm.paths.config, JSON.stringify({ spec: vm.spec, shape: vm.shape, image: vm.image, restoreFrom: vm.restoreFrom ?? null }), { mode: 0o600 });
 }
 
 /** Runs `fn` after every earlier locked operation on `key` has settled. */

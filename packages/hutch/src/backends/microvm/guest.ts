@@ -32,7 +32,8 @@ i=0; while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do $B usleep 10000; i=$((i+1)); 
 $B mount -t ext4 -o rw,noatime /dev/vda /newroot || { echo "hutch-init: cannot mount root"; $B poweroff -f; }
 $B ip link set lo up
 case " $($B cat /proc/cmdline) " in *" hutch.net=user "*)
-  $B ip link set eth0 up; $B ip addr add 10.0.2.15/24 dev eth0; $B ip route add default via 10.0.2.2;;
+  $B ip link set eth0 up; $B ip addr add 10.0.2.15/24 dev eth0; $B ip route add default via 10.0.2.2
+  $B rm -f /newroot/etc/resolv.conf; echo 'nameserver 10.0.2.3' > /newroot/etc/resolv.conf;;
 esac
 $B mount -t tmpfs -o mode=0755 tmpfs /newroot/run
 $B mkdir -p /newroot/run/hutch

@@ -11,6 +11,7 @@ import { CapabilityMissingError, InvalidTransitionError, ProcessNotFoundError, U
 import type { SandboxSpec, SandboxStats } from '../../domain/sandbox.js';
 import type { CapabilityReport } from '../../port/capabilities.js';
 import type { IsolationBackend } from '../../port/isolation-backend.js';
+import { SandboxEgress, type EgressOptions } from '../../host/egress/sandbox-egress.js';
 import { checkPortNumber } from '../../host/sandbox-port.js';
 import type { AgentChannel } from './agent-channel.js';
 import { prepareBootArtifacts, type BootArtifacts } from './artifacts.js';
@@ -19,6 +20,7 @@ import { DEFAULT_TOOLS, getVm, runtimeRecord, withLock, type MicrovmContext, typ
 import { execInVm } from './exec.js';
 import { listPath, mkdirPath, movePath, readPath, removePath, statPath, watchPath, writePath } from './files.js';
 import { createVm, destroyVm, setPaused, startVm, stopVm } from './lifecycle.js';
+import { updateVmNetwork } from './network.js';
 import { connectGuestPort } from './ports.js';
 import { adoptVm, reclaimVm } from './recovery.js';
 import { deleteSnapshotDir, readSnapshot, snapshotVm } from './snapshots.js';
@@ -38,6 +40,8 @@ export interface MicrovmBackendOptions {
    */
   cacheDir?: string;
   tools?: Partial<MicrovmTools>;
+  /** Egress proxy settings (upstream DNS, upstream CA for re-originated HTTPS, shim path). */
+  egress?: EgressOptions;
 }
 
 /**
@@ -51,7 +55,7 @@ export function createMicrovmBackend(options: MicrovmBackendOptions): IsolationB
   const cacheDir = resolve(options.cacheDir ?? process.env.HUTCH_MICROVM_CACHE ?? '/var/cache/hutch/microvm');
   let probe: Promise<HostProbe> | undefined;
   let ctxPromise: Promise<MicrovmContext> | undefined;
-  const probed = () => (probe ??= probeHost(tools));
+  const probed = () => (probe ??= probeHost(tools, options.egress?.shimPath));
   const context = () =>
     (ctxPromise ??= (async () => {
       const p = await probed();
@@ -63,7 +67,7 @@ export function createMicrovmBackend(options: MicrovmBackendOptions): IsolationB
       const ctx: MicrovmContext = {
         dataDir, cacheDir, accel: accel.accel, tools, tscKhz: p.tscKhz, qemuVersion: p.qemuVersion ?? 'unknown',
         artifacts: () => (artifacts ??= prepareBootArtifacts(cacheDir, tools).catch((err) => ((artifacts = undefined), Promise.reject(err)))),
-        vms: new Map(), locks: new Map(), builds: new Map(), timings: { coldBootMs: [], restoreMs: [] },
+        vms: new Map(), locks: new Map(), builds: new Map(), egress: new SandboxEgress(dataDir, options.egress), timings: { coldBootMs: [], restoreMs: [] },
       };
       return ctx;
     })().catch((err) => ((ctxPromise = undefined), Promise.reject(err))));
@@ -127,7 +131,7 @@ export function createMicrovmBackend(options: MicrovmBackendOptions): IsolationB
     async stats(id): Promise<SandboxStats> {
       const { agent } = await live(id, 'read stats of');
       const s = await agent.request<{ cpu_ms: number; mem: number; mem_total: number; pids: number; disk: number }>('stats', {}, { timeoutMs: 30_000 });
-      return { cpuUsageMs: s.cpu_ms, memoryBytes: s.mem, memoryLimitBytes: s.mem_total, pids: s.pids, diskBytes: s.disk, networkEgressBytes: 0, at: new Date().toISOString() };
+      return { cpuUsageMs: s.cpu_ms, memoryBytes: s.mem, memoryLimitBytes: s.mem_total, pids: s.pids, diskBytes: s.disk, networkEgressBytes: (await context()).egress.egressBytes(id), at: new Date().toISOString() };
     },
 
     async readFile(id, path) {
@@ -182,6 +186,24 @@ export function createMicrovmBackend(options: MicrovmBackendOptions): IsolationB
       return connectGuestPort(vm, agent, port, opts?.signal);
     },
 
+    async updateNetwork(id, policy) {
+      const ctx = await context();
+      getVm(ctx, id);
+      await withLock(ctx, id, () => updateVmNetwork(ctx, id, policy));
+    },
+    async networkDecisions(id, query) {
+      const ctx = await context();
+      getVm(ctx, id);
+      return ctx.egress.decisions(id, query?.afterSeq ?? 0, query?.limit);
+    },
+    followNetworkDecisions(id, afterSeq, signal) {
+      return (async function* () {
+        const ctx = await context();
+        getVm(ctx, id);
+        yield* ctx.egress.follow(id, afterSeq, signal);
+      })();
+    },
+
     async adopt(id, record) {
       const ctx = await context();
       return withLock(ctx, id, () => adoptVm(ctx, id, record));
@@ -192,10 +214,12 @@ export function createMicrovmBackend(options: MicrovmBackendOptions): IsolationB
     },
 
     async close() {
-      // VMs keep running (QEMU is detached); only this instance's connections go.
+      // VMs keep running (QEMU is detached); only this instance's connections and egress proxies
+      // go (a later instance's adopt listens again, where QEMU's shim sends).
       if (!ctxPromise) return;
       const ctx = await ctxPromise.catch(() => undefined);
       for (const vm of ctx?.vms.values() ?? []) vm.agent?.close();
+      await ctx?.egress.closeAll();
     },
   };
 }

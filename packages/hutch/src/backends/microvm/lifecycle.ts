@@ -2,18 +2,20 @@
  * VM lifecycle: create (config + boot artifacts; launches nothing), start (restore from a memory
  * snapshot — the template snapshot on first start, a sandbox snapshot after `restore` — or a cold
  * boot after `stop`), stop, pause/resume (QMP stop/cont: memory and processes kept), destroy.
+ * A VM with a NIC gets its egress proxy before QEMU starts and loses it when QEMU ends (network.ts).
  *
  *   created → running ⇄ paused · running → stopped → running · any → destroyed
  */
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { AlreadyExistsError, BadRequestError, InvalidTransitionError } from '../../domain/errors.js';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 import type { CleanupResult } from '../../port/isolation-backend.js';
 import { exists, prepareRootImage } from './artifacts.js';
 import { coldBoot, restoreMemory, type MemorySnapshot } from './boot.js';
-import { getVm, once, type MicrovmContext, type Vm } from './context.js';
+import { getVm, once, writeVmConfig, type MicrovmContext, type Vm } from './context.js';
 import { runTool } from './errors.js';
 import { endAll } from './exec.js';
+import { assertNicFor, attachEgress, installGuestCa, prepareVmCa } from './network.js';
 import { vmPaths, vmShape, type VmShape } from './plan.js';
 import { withQmp } from './qmp.js';
 import { templateSnapshot } from './snapshots.js';
@@ -29,10 +31,11 @@ export async function createVm(ctx: MicrovmContext, spec: SandboxSpec, restoreFr
   if (restoreFrom) {
     shape = restoreFrom.shape;
     image = restoreFrom.image;
+    // The snapshot's devices are fixed: a VM saved without a NIC cannot come back with network.
+    assertNicFor(shape, spec.network);
   } else {
     shape = vmShape(spec);
     if (!spec.rootfsPath) throw new BadRequestError('The microvm backend needs a template root filesystem (spec.rootfsPath); create the sandbox from a template.', { field: 'template' });
-    if (shape.network !== 'none') throw new BadRequestError('The microvm backend offers network mode "none" only.', { field: 'network.mode' });
     const rootfsPath = spec.rootfsPath;
     image = (await once(ctx, `image:${rootfsPath}`, () => prepareRootImage(ctx.cacheDir, ctx.tools, rootfsPath))).path;
   }
@@ -45,7 +48,8 @@ export async function createVm(ctx: MicrovmContext, spec: SandboxSpec, restoreFr
   };
   if (restoreFrom) vm.restoreFrom = restoreFrom.snapshot.dir;
   // The config holds env values (possibly secrets): private to root, never logged or journaled.
-  await writeFile(paths.config, JSON.stringify({ spec, shape, image, restoreFrom: vm.restoreFrom ?? null }), { mode: 0o600 });
+  await writeVmConfig(vm);
+  await prepareVmCa(vm);
   ctx.vms.set(spec.id, vm);
   return vm;
 }
@@ -54,15 +58,25 @@ export async function createVm(ctx: MicrovmContext, spec: SandboxSpec, restoreFr
 export async function startVm(ctx: MicrovmContext, id: string): Promise<Vm> {
   const vm = getVm(ctx, id);
   if (vm.state !== 'created' && vm.state !== 'stopped') throw new InvalidTransitionError(vm.state, 'running', 'start');
-  if (vm.state === 'stopped' || vm.booted) {
-    await coldBoot(ctx, vm);
-  } else if (vm.restoreFrom) {
-    await copyFile(`${vm.restoreFrom}/disk.qcow2`, vm.paths.disk);
-    await restoreMemory(ctx, vm, { dir: vm.restoreFrom, format: 'stream' });
-  } else {
-    const snapshot = await templateSnapshot(ctx, vm.image, vm.shape);
-    await runTool([ctx.tools.qemuImg, 'create', '-q', '-f', 'qcow2', '-b', `${snapshot.dir}/disk.qcow2`, '-F', 'qcow2', vm.paths.disk]);
-    await restoreMemory(ctx, vm, snapshot);
+  try {
+    // The template snapshot is built first: its VM runs without a proxy (the shim fails closed).
+    const snapshot = vm.state === 'stopped' || vm.booted || vm.restoreFrom ? undefined : await templateSnapshot(ctx, vm.image, vm.shape);
+    await attachEgress(ctx, vm, 'launch');
+    if (vm.state === 'stopped' || vm.booted) {
+      await coldBoot(ctx, vm);
+    } else if (vm.restoreFrom) {
+      await copyFile(`${vm.restoreFrom}/disk.qcow2`, vm.paths.disk);
+      await restoreMemory(ctx, vm, { dir: vm.restoreFrom, format: 'stream' });
+    } else {
+      await runTool([ctx.tools.qemuImg, 'create', '-q', '-f', 'qcow2', '-b', `${snapshot!.dir}/disk.qcow2`, '-F', 'qcow2', vm.paths.disk]);
+      await restoreMemory(ctx, vm, snapshot!);
+    }
+    await installGuestCa(vm);
+  } catch (err) {
+    if (vm.pid !== undefined) await killQemu(vm.pid, id);
+    delete vm.pid;
+    await ctx.egress.detach(id);
+    throw err;
   }
   vm.booted = true;
   vm.state = 'running';
@@ -78,6 +92,7 @@ export async function stopVm(ctx: MicrovmContext, id: string): Promise<Vm> {
   detach(vm, 'sandbox_destroyed');
   await withQmp(vm.paths.qmpSocket, (qmp) => qmp.execute('quit')).catch(() => undefined);
   if (pid !== undefined && !(await waitExit(pid, id))) await killQemu(pid, id);
+  await ctx.egress.detach(id);
   vm.state = 'stopped';
   return vm;
 }
@@ -97,6 +112,7 @@ export async function destroyVm(ctx: MicrovmContext, id: string): Promise<Cleanu
   const pid = vm.pid;
   detach(vm, 'sandbox_destroyed');
   const killed = pid === undefined || (await killQemu(pid, id));
+  await ctx.egress.forget(id);
   ctx.vms.delete(id);
   const removed = await rm(vm.paths.dir, { recursive: true, force: true }).then(() => true, () => false);
   if (killed && removed) return { status: 'completed', summary: `VM ${id} destroyed` };

@@ -34,6 +34,26 @@ describe('microvm plan', () => {
     assert.doesNotMatch(kernelCmdline(plan), /hutch\.net/);
   });
 
+  it('gives internet and rules VMs a user-mode NIC with no host services, and none VMs nothing', () => {
+    const nic = { ...plan, shape: { ...plan.shape, network: 'internet' as const } };
+    const argv = qemuArgv(nic);
+    assert.equal(argv[argv.indexOf('-netdev') + 1], 'user,id=net0,ipv6=off');
+    assert.ok(argv.includes('virtio-net-device,netdev=net0'));
+    assert.ok(!argv.some((a) => /tftp|smb|hostfwd|guestfwd|restrict/.test(a)));
+    assert.match(kernelCmdline(nic), / hutch\.net=user$/);
+    assert.equal(vmShape({ resources: {}, network: { mode: 'internet' } }).network, 'internet');
+    assert.equal(vmShape({ resources: {}, network: { mode: 'rules', rules: [{ action: 'allow', domain: 'x.test' }] } }).network, 'internet');
+    assert.equal(vmShape({ resources: {}, network: { mode: 'none' } }).network, 'none');
+    const parts = { kernel: 'k', initrd: 'i', image: '/img', accel: 'tcg' as const, qemuVersion: '7.2', shape: plan.shape };
+    assert.notEqual(templateSnapshotKey(parts), templateSnapshotKey({ ...parts, shape: nic.shape }));
+  });
+
+  it('reports network.internet and egress rules only with the egress shim', () => {
+    assert.ok(reportFromProbe({ ...probe, egressShim: true }, 'tcg').capabilities.includes('network.egress_rules'));
+    assert.ok(reportFromProbe({ ...probe, egressShim: true }, 'tcg').capabilities.includes('network.internet'));
+    assert.ok(!reportFromProbe({ ...probe, egressShim: false }, 'tcg').capabilities.includes('network.internet'));
+  });
+
   it('derives the VM shape from resources, with whole vcpus and a memory floor', () => {
     assert.deepEqual(vmShape({ resources: {}, network: { mode: 'none' } }), { vcpus: 1, memoryMib: 256, network: 'none' });
     assert.deepEqual(vmShape({ resources: { vcpus: 1.5, memoryMib: 512 }, network: { mode: 'none' } }), { vcpus: 2, memoryMib: 512, network: 'none' });

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { BadRequestError } from '../../domain/errors.js';
+import { needsEgress } from '../../domain/network-rules.js';
 import type { SandboxSpec } from '../../domain/sandbox.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -51,6 +52,7 @@ export function agentSocketPath(paths: VmPaths, generation: number): string {
 export interface VmShape {
   vcpus: number;
   memoryMib: number;
+  /** `none`: no network device. `internet`: a user-mode NIC behind the egress proxy (modes internet and rules). */
   network: 'none' | 'internet';
 }
 
@@ -62,9 +64,8 @@ export function vmShape(spec: Pick<SandboxSpec, 'resources' | 'network'>): VmSha
     throw new BadRequestError(`The microvm backend needs at least ${MIN_MEMORY_MIB} MiB of memory (asked for ${memoryMib}).`, { field: 'resources.memoryMib' });
   }
   if (vcpus > 16) throw new BadRequestError(`At most 16 vcpus per microVM (asked for ${vcpus}).`, { field: 'resources.vcpus' });
-  // The microvm tier has no egress proxy yet: it never reports network.internet or egress rules,
-  // so the engine refuses anything but `none` before it gets here.
-  return { vcpus, memoryMib, network: spec.network.mode === 'internet' ? 'internet' : 'none' };
+  // Any policy that needs egress gets the NIC; the egress proxy enforces the policy (network.ts).
+  return { vcpus, memoryMib, network: needsEgress(spec.network) ? 'internet' : 'none' };
 }
 
 /** Guest RAM: anonymous, or a file (shared: written through, for a template snapshot; private: copy-on-write clone). */
@@ -127,7 +128,10 @@ export function qemuArgv(plan: QemuPlan): string[] {
     '-pidfile', plan.pidFile,
   ];
   if (plan.shape.network === 'internet') {
-    argv.push('-netdev', 'user,id=net0', '-device', 'virtio-net-device,netdev=net0');
+    // libslirp inside QEMU, run with the egress shim (network.ts). `restrict=on` would cut the
+    // guest off entirely; the host-loopback mapping of 10.0.2.2 is refused by the proxy instead.
+    // No tftp=, smb=, hostfwd= or guestfwd=: none of those services exist.
+    argv.push('-netdev', 'user,id=net0,ipv6=off', '-device', 'virtio-net-device,netdev=net0');
   }
   if (plan.incoming) argv.push('-S', '-incoming', 'defer');
   return argv;

@@ -1,6 +1,7 @@
 /**
  * Port forwarding for the microVM tier (`network.port_forward`): a TCP connection to the loopback
- * of a running VM. The VM has no network device, so the guest agent opens the connection itself
+ * of a running VM. A `none` VM has no network device (and a NIC leads only out, through the egress
+ * proxy), so the guest agent opens the connection itself
  * (op `connect`: 127.0.0.1, then ::1) and carries its bytes over the agent channel:
  *
  *   host → guest  `conn_write {c, d}` (answered once the service has taken most of it: backpressure),

@@ -3,7 +3,8 @@
  * it by pidfile (checked against `-name hutch-<id>`), asks QMP for its state, and takes the agent
  * channel over by switching QEMU's chardev to a fresh socket (`chardev-change`): QEMU serves one
  * client per socket, and an old holder (a server that is not quite dead, or another handle in a
- * test) is disconnected rather than left to block the new one. `reclaim` needs only the id.
+ * test) is disconnected rather than left to block the new one. A VM with a NIC gets its egress
+ * proxy back on the resolver port its QEMU was started with. `reclaim` needs only the id.
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import type { SandboxSpec } from '../../domain/sandbox.js';
@@ -11,6 +12,7 @@ import type { AdoptOutcome, CleanupResult } from '../../port/isolation-backend.j
 import type { MicrovmContext, Vm } from './context.js';
 import { runtimeRecord } from './context.js';
 import { detach } from './lifecycle.js';
+import { attachEgress } from './network.js';
 import { agentSocketPath, vmPaths, type VmShape } from './plan.js';
 import { withQmp } from './qmp.js';
 import { attachAgent, findQemu, helloAgent, killQemu } from './vm.js';
@@ -46,6 +48,7 @@ export async function adoptVm(ctx: MicrovmContext, id: string, record: Record<st
     });
     return (await qmp.execute<{ status: string }>('query-status')).status;
   });
+  await attachEgress(ctx, vm, 'adopt');
   const agent = await attachAgent(vm, socket);
   vm.state = status === 'running' ? 'running' : 'paused';
   if (vm.state === 'running') await helloAgent(vm, agent, 30_000, false);
@@ -62,6 +65,7 @@ export async function reclaimVm(ctx: MicrovmContext, id: string): Promise<Cleanu
   ctx.vms.delete(id);
   const pid = known?.pid ?? (await findQemu(paths.pidFile, id));
   const killed = pid === undefined || (await killQemu(pid, id));
+  await ctx.egress.forget(id);
   const removed = await rm(paths.dir, { recursive: true, force: true }).then(() => true, () => false);
   if (killed && removed) return { status: 'completed', summary: `VM ${id} reclaimed` };
   return { status: 'repair_needed', summary: `VM ${id}: ${killed ? '' : 'QEMU did not exit; '}${removed ? '' : 'files not removed'}`.trim() };

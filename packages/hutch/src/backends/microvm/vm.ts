@@ -13,11 +13,14 @@ import type { MicrovmContext, Vm } from './context.js';
 import { dispatchAgentEvent, endAll } from './exec.js';
 import { qemuArgv, type QemuPlan } from './plan.js';
 
-/** Spawns QEMU detached; resolves with its pid once it is running (rejects if it exits at once). */
-export async function spawnQemu(ctx: MicrovmContext, plan: QemuPlan, stderrLog: string): Promise<number> {
+/**
+ * Spawns QEMU detached; resolves with its pid once it is running (rejects if it exits at once).
+ * `env`: QEMU's environment (the egress shim's for a VM with a NIC); default: the server's.
+ */
+export async function spawnQemu(ctx: MicrovmContext, plan: QemuPlan, stderrLog: string, env?: NodeJS.ProcessEnv): Promise<number> {
   const errFd = openSync(stderrLog, 'a', 0o600);
   try {
-    const child = spawn(ctx.tools.qemu, qemuArgv(plan), { detached: true, stdio: ['ignore', 'ignore', errFd] });
+    const child = spawn(ctx.tools.qemu, qemuArgv(plan), { detached: true, stdio: ['ignore', 'ignore', errFd], ...(env ? { env } : {}) });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('error', (err) => reject(new BackendFailureError('QEMU could not be started.', undefined, { cause: err })));
       child.once('spawn', () => resolve(child.pid!));

@@ -39,6 +39,11 @@ export interface EgressProxyOptions {
   sniffMs?: number;
   /** Where decisions go (kept by the owner across proxy restarts); default: a new ring of 1000. */
   decisions?: DecisionLog;
+  /**
+   * Refuse the host's loopback (127.0.0.0/8) even to a /32 allow rule: for a user-mode stack that
+   * maps its gateway address to the host's loopback and cannot be told not to (QEMU's libslirp).
+   */
+  refuseLoopback?: boolean;
 }
 
 const SPECIAL = ['127.0.0.0/8', '0.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '255.255.255.255/32'];
@@ -178,7 +183,8 @@ export class EgressProxy {
     const announced = sniffed.kind === 'tls' || sniffed.kind === 'http' ? sniffed.name : null;
     // An announced name counts only if the sandbox's own lookup of it returned this address.
     const names = announced !== null ? (dnsNames.includes(announced) ? [announced] : []) : dnsNames;
-    const v = evaluateEgress(this.policy, { ip, port, names, hostAddress: isHostAddress(ip) });
+    const loopback = this.options.refuseLoopback === true && ip.startsWith('127.');
+    const v = loopback ? { verdict: 'deny' as const, rule: 'host_guard', host: null } : evaluateEgress(this.policy, { ip, port, names, hostAddress: isHostAddress(ip) });
     const host = v.host ?? announced ?? dnsNames[0] ?? null;
     const injections = v.verdict !== 'deny' && names.length === 1 && announced !== null ? injectionsFor(this.policy, announced) : [];
     const tlsIntercept = injections.length > 0 && sniffed.kind === 'tls' && this.options.ca !== undefined;

@@ -1,8 +1,9 @@
 /**
- * Egress for the host-based tiers (process, container): one `EgressProxy` per sandbox with
- * network, plus slirp4netns started with the egress shim. Owned by a backend instance; nothing
+ * Egress for every tier with network: one `EgressProxy` per sandbox, plus (process, container)
+ * slirp4netns started with the egress shim; the microVM tier instead starts QEMU, whose user-mode
+ * network (libslirp) runs in-process, with `shimEnv`. Owned by a backend instance; nothing
  * module-level. The resolver port is kept in the sandbox's directory so a restarted server can
- * listen where the still-running slirp4netns sends DNS.
+ * listen where the still-running slirp4netns (or QEMU) sends DNS.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -35,6 +36,14 @@ export interface AttachRequest {
   secrets: SandboxSecret[] | undefined;
   /** For slirp4netns: a pid in the sandbox's netns, its cgroups, tools. Absent on adopt. */
   slirp?: { initPid: number; cgroupProcs: string[]; slirpPath: string; perlPath: string; launcherPath?: string };
+  /**
+   * The caller starts the shimmed process itself once this returns (QEMU, with `shimEnv`): the
+   * shim must exist and the resolver takes a fresh port. Absent (and no `slirp`): an adopt, which
+   * listens on the port the still-running process was given.
+   */
+  launchesShim?: boolean;
+  /** The shimmed stack maps a guest address to the host's loopback (QEMU): refuse 127.0.0.0/8 always. */
+  refuseLoopback?: boolean;
 }
 
 async function resolvConfServers(): Promise<string[]> {
@@ -67,7 +76,8 @@ export class SandboxEgress {
   /** Starts the proxy (and slirp4netns when `slirp` is given). Throws `CapabilityMissingError` without the shim. */
   async attach(req: AttachRequest): Promise<void> {
     const shim = this.options.shimPath;
-    if (req.slirp && !(await ensureShim(shim))) throw new CapabilityMissingError('network.internet', req.backend, 'give a sandbox network (the egress shim could not be built: install gcc)');
+    const fresh = req.slirp !== undefined || req.launchesShim === true;
+    if (fresh && !(await ensureShim(shim))) throw new CapabilityMissingError('network.internet', req.backend, 'give a sandbox network (the egress shim could not be built: install gcc)');
     await this.detach(req.sandboxId);
     const portFile = join(req.dir, 'egress-dns-port');
     const oldPort = Number(await readFile(portFile, 'utf8').catch(() => '0')) || 0;
@@ -79,13 +89,14 @@ export class SandboxEgress {
     const proxy = new EgressProxy({
       sandboxId: req.sandboxId,
       socketPath: this.socketPath(req.sandboxId),
-      dnsPort: req.slirp ? 0 : oldPort,
+      dnsPort: fresh ? 0 : oldPort,
       policy: req.policy,
       secrets: new Map((req.secrets ?? []).map((s) => [s.name, s.value])),
       ...(ca ? { ca } : {}),
       dnsServers: this.options.dnsServers ?? (await resolvConfServers()),
       ...(upstreamCa ? { upstreamCa } : {}),
       decisions: this.log(req.sandboxId),
+      ...(req.refuseLoopback ? { refuseLoopback: true } : {}),
     });
     await proxy.start();
     this.proxies.set(req.sandboxId, proxy);
@@ -96,12 +107,33 @@ export class SandboxEgress {
         backend: req.backend, sandboxId: req.sandboxId, initPid: req.slirp.initPid, cgroupProcs: req.slirp.cgroupProcs,
         logFile: join(req.dir, 'slirp.log'), slirpPath: req.slirp.slirpPath, perlPath: req.slirp.perlPath,
         ...(req.slirp.launcherPath ? { launcherPath: req.slirp.launcherPath } : {}),
-        env: { LD_PRELOAD: shim ?? DEFAULT_SHIM_PATH, HUTCH_EGRESS_SOCKET: this.socketPath(req.sandboxId), HUTCH_EGRESS_DNS_PORT: String(proxy.dnsPort) },
+        env: this.shimEnv(req.sandboxId),
       });
     } catch (err) {
       await this.detach(req.sandboxId);
       throw err;
     }
+  }
+
+  /**
+   * The environment of a process whose outbound sockets must go through the sandbox's proxy:
+   * the shim preloaded, and (while the proxy is attached) its socket and resolver port. Without a
+   * proxy the shim fails closed: every outbound connection and lookup is refused.
+   */
+  shimEnv(sandboxId: string): Record<string, string> {
+    const env: Record<string, string> = { LD_PRELOAD: this.shimPath() };
+    const proxy = this.proxies.get(sandboxId);
+    if (proxy) Object.assign(env, { HUTCH_EGRESS_SOCKET: this.socketPath(sandboxId), HUTCH_EGRESS_DNS_PORT: String(proxy.dnsPort) });
+    return env;
+  }
+
+  /** Builds the shim when missing; false when it cannot be (no gcc). */
+  ensureShim(): Promise<boolean> {
+    return ensureShim(this.options.shimPath);
+  }
+
+  private shimPath(): string {
+    return this.options.shimPath ?? DEFAULT_SHIM_PATH;
   }
 
   setPolicy(sandboxId: string, policy: NetworkPolicy): void {
