@@ -28,7 +28,7 @@
  * same messages as hutch-launch. Output is read only while less than OUT_HIGH bytes wait for the
  * host, so a slow host slows the command instead of growing memory. The exit frame is sent once
  * the command has exited and its output has ended (or GRACE_MS after the exit, when a background
- * job keeps the pipes open). If the host goes away, the command keeps running and its output is
+ * job keeps the pipes open); the host then closes the connection. If the host goes away, the command keeps running and its output is
  * dropped.
  *
  * Build: gcc -static -O2 -Wall -o hutch-agent hutch-agent.c
@@ -60,6 +60,7 @@
 #define STDIN_HIGH (4 << 20)
 #define CHUNK 65536
 #define GRACE_MS 500
+#define LINGER_MS 10000
 
 extern char **environ;
 
@@ -417,6 +418,11 @@ static void handle(int conn) {
   int flags = fcntl(conn, F_GETFL);
   fcntl(conn, F_SETFL, flags & ~O_NONBLOCK);
   send_all(conn, &toHost);
+  /* Closing now could reset the connection under a frame the host is still sending (a late
+   * end-of-stdin), and a reset makes the host drop the exit frame unread: wait for its close. */
+  shutdown(conn, SHUT_WR);
+  struct pollfd hp = { conn, POLLIN, 0 };
+  while (poll(&hp, 1, LINGER_MS) > 0 && read(conn, buf, sizeof buf) > 0) {}
   _exit(0);
 }
 

@@ -79,7 +79,10 @@ export async function startAgentProcess(launch: AgentLaunch): Promise<ExecProces
         proc.pid = frame.pid;
         started(frame.pid);
       } else if (frame.type === 'stdout' || frame.type === 'stderr') proc.log.append(spec.pty ? 'pty' : frame.type, frame.data);
-      else if (frame.type === 'exit') exit = frame;
+      else if (frame.type === 'exit') {
+        exit = frame;
+        socket.end(); // the agent's handler waits for this close before it exits
+      }
       else if (frame.type === 'failed') started(new BackendFailureError(`The sandbox's exec agent could not start the command: ${frame.message}.`, { sandboxId: launch.sandboxId }));
     }
   });

@@ -1,7 +1,7 @@
 /** Unit tests of the launcher's argv planners (host/launcher.ts); the launcher itself is exercised by the process-tier suites. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planLaunchExecArgv, planLaunchInitArgv } from './launcher.js';
+import { planLaunchAgentArgv, planLaunchExecArgv, planLaunchInitArgv } from './launcher.js';
 
 describe('launcher argv', () => {
   it('puts cgroups, the user namespace and the kept fds before bwrap', () => {
@@ -16,5 +16,10 @@ describe('launcher argv', () => {
     ]);
     assert.deepEqual(planLaunchExecArgv({ ...base, shell: 'ls -l | wc' }).slice(-3), ['-S', '--', 'ls -l | wc']);
     assert.ok(!planLaunchExecArgv({ ...base, shell: 'x' }).includes('-p'));
+  });
+
+  it('starts the exec agent as the sandbox root with its host socket, by fd, shielded from the OOM killer', () => {
+    const argv = planLaunchAgentArgv({ launcher: '/l', agent: '/b/hutch-agent', socket: '/d/agent.sock', initPid: 7, cgroupProcs: ['/cg/cgroup.procs'], seccompFile: '/d/s.bpf' });
+    assert.deepEqual(argv, ['/l', 'exec', '-t', '7', '-c', '/cg/cgroup.procs', '-s', '/d/s.bpf', '-u', '0', '-g', '0', '-d', '/', '-L', '/d/agent.sock', '-x', '/b/hutch-agent', '-O', '--', 'hutch-agent']);
   });
 });
