@@ -6,7 +6,7 @@
  *
  * Each row adds one layer, so consecutive differences are the cost of that layer:
  *   spawn true → perl → prelude script → + cgroup join → + seccomp → nsenter (+ sh wrapper) → full
- *   Perl exec argv (the fallback path) → hutch-launch exec (the default path) → backend → engine
+ *   Perl exec argv (the fallback path) → hutch-launch exec (without the agent) → backend.exec through the exec agent (the default path) → engine
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, open, readdir, readFile } from 'node:fs/promises';
@@ -113,8 +113,8 @@ export async function runProfile(ctx: BenchContext, tier: Tier): Promise<{ exec:
       ['nsenter (7 namespaces + chroot) → true, no prelude', () => timeWithFds(nsenterBare)],
       ['nsenter → sh wrapper → true, no prelude', () => timeWithFds(nsenter, ['pipe'])],
       ['full exec argv: prelude + nsenter + sh → true', () => timeWithFds(preludeArgv({ seccompFile: paths.seccomp, cgroupProcs: cgroups, argv: nsenter }), ['pipe'])],
-      ['hutch-launch exec → true (cgroups, 7 namespaces, chroot, seccomp, fork, ids; the default path)', () => timeWithFds(launchExec, ['pipe'])],
-      ['backend.exec + output drained + exit', async () => {
+      ['hutch-launch exec → true (cgroups, 7 namespaces, chroot, seccomp, fork, ids; the fallback without the agent)', () => timeWithFds(launchExec, ['pipe'])],
+      ['backend.exec through the in-sandbox exec agent (the default path) + output drained + exit', async () => {
         const t0 = nowMs();
         const handle = await tier.timed.backend.exec(id, { cmd: 'true' });
         for await (const chunk of handle.output()) void chunk;

@@ -9,7 +9,8 @@
  * FD (default 3) is a listening unix stream socket made by the host before the agent entered the
  * sandbox; its path is on the host only, so nothing inside the sandbox can reach it. The agent
  * detaches (fork; the first process exits 0 once the second runs), points 0-2 at /dev/null and
- * accepts connections, forking one handler per connection: one connection is one command.
+ * keeps one spare handler process waiting in accept(): one connection is one command, served by
+ * the handler that took it, which vforks the command.
  *
  * Frames, both ways: 1 byte type, 4 bytes little-endian payload length, payload.
  *   host → agent  'R' request (first frame): NUL-terminated fields
@@ -62,7 +63,6 @@
 #define GRACE_MS 500
 #define LINGER_MS 10000
 
-extern char **environ;
 
 /* ---- byte queues ---------------------------------------------------------------------------- */
 
@@ -164,16 +164,48 @@ static int parse_request(char *p, size_t len, struct request *r) {
 
 /* ---- the command ------------------------------------------------------------------------------- */
 
-static void child_fail(const char *what, int err, int code) {
-  dprintf(STDERR_FILENO, "hutch-exec: %s: %s\n", what, err == ENOENT && code == 127 ? "not found" : strerror(err));
+/*
+ * The command's environment: the request's, with PWD and OLDPWD as `cd` in the former `sh` wrapper
+ * left them. Built before the vfork below, so the child only makes system calls.
+ */
+static char **command_env(struct request *r) {
+  size_t n = 0;
+  while (r->envp[n]) n++;
+  char **env = calloc(n + 3, sizeof *env);
+  char *pwd = malloc(strlen(r->cwd) + 5);
+  if (!env || !pwd) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strncmp(r->envp[i], "PWD=", 4) != 0 && strncmp(r->envp[i], "OLDPWD=", 7) != 0) env[k++] = r->envp[i];
+  }
+  strcpy(pwd, "PWD=");
+  strcat(pwd, r->cwd);
+  env[k++] = pwd;
+  env[k++] = "OLDPWD=/";
+  return env;
+}
+
+/* In the vforked child: a message on its stderr (no stdio, no malloc), then exit. */
+static void child_fail(const char *what, const char *detail, int code) {
+  char line[512];
+  int len = snprintf(line, sizeof line, "hutch-exec: %s: %s\n", what, detail);
+  if (len > 0 && write(STDERR_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1) < 0) { /* nowhere to report */ }
   _exit(code);
 }
 
-/* In the forked child: becomes the command (never returns). */
-static void exec_command(struct request *r, int in, int out, int err, const char *pts) {
+/* What the vforked child execs: argv and env are ready, the shell is chosen. */
+struct launch { struct request *r; char **argv; char **env; int in, out, err; const char *pts; };
+
+/*
+ * In the child (vfork: it borrows the handler's memory until it execs, so it only makes system
+ * calls and writes nothing the handler reads): becomes the command, never returns.
+ */
+static void exec_command(struct launch *l) {
+  struct request *r = l->r;
+  int in = l->in, out = l->out, err = l->err;
   setsid();
-  if (pts) {
-    int slave = open(pts, O_RDWR);
+  if (l->pts) {
+    int slave = open(l->pts, O_RDWR);
     if (slave < 0) _exit(125);
     ioctl(slave, TIOCSCTTY, 0);
     in = out = err = slave;
@@ -185,31 +217,26 @@ static void exec_command(struct request *r, int in, int out, int err, const char
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   if (syscall(SYS_close_range, 3U, ~0U, 0) != 0) for (int fd = 3; fd < 1024; fd++) close(fd);
-  /* The agent is shielded from the OOM killer; its commands are not. */
-  int adj = open("/proc/self/oom_score_adj", O_WRONLY);
+  /* The agent is shielded from the OOM killer where the host allows; its commands are not. */
+  int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (adj >= 0) {
     if (write(adj, "0", 1) < 0) { /* left as inherited */ }
     close(adj);
   }
   gid_t g = (gid_t)r->gid;
-  if (setgroups(0, NULL) != 0 || setresgid(g, g, g) != 0 || setresuid((uid_t)r->uid, (uid_t)r->uid, (uid_t)r->uid) != 0) child_fail("setuid", errno, 125);
-  environ = r->envp;
+  if (setgroups(0, NULL) != 0 || setresgid(g, g, g) != 0 || setresuid((uid_t)r->uid, (uid_t)r->uid, (uid_t)r->uid) != 0) child_fail("setuid", strerror(errno), 125);
   if (chdir(r->cwd) != 0) {
-    dprintf(STDERR_FILENO, "hutch-exec: cd: %s: %s\n", r->cwd, strerror(errno));
-    _exit(126);
+    char what[300];
+    snprintf(what, sizeof what, "cd: %s", r->cwd);
+    child_fail(what, strerror(errno), 126);
   }
-  setenv("PWD", r->cwd, 1);
-  setenv("OLDPWD", "/", 1);
   if (r->shell) {
-    char *bash[] = { "/bin/bash", "-lc", r->argv[0], NULL };
-    char *sh[] = { "/bin/sh", "-c", r->argv[0], NULL };
-    char **use = access("/bin/bash", X_OK) == 0 ? bash : sh;
-    execv(use[0], use);
-    child_fail(use[0], errno, errno == ENOENT ? 127 : 126);
+    execve(l->argv[0], l->argv, l->env);
+    child_fail(l->argv[0], strerror(errno), errno == ENOENT ? 127 : 126);
   }
-  execvp(r->argv[0], r->argv);
+  execvpe(l->argv[0], l->argv, l->env);
   int e = errno;
-  child_fail(r->argv[0], e, e == ENOENT || e == ENOTDIR ? 127 : 126);
+  child_fail(l->argv[0], e == ENOENT ? "not found" : strerror(e), e == ENOENT || e == ENOTDIR ? 127 : 126);
 }
 
 /* ---- one connection ---------------------------------------------------------------------------- */
@@ -291,9 +318,17 @@ static void handle(int conn) {
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) fail_request(conn, "signalfd failed");
 
-  pid_t child = fork();
+  struct launch l = { &r, r.argv, command_env(&r), in[0], out[1], err[1], pts };
+  char *shell_argv[4] = { "/bin/bash", "-lc", r.argv[0], NULL };
+  if (r.shell) {
+    if (access(shell_argv[0], X_OK) != 0) { shell_argv[0] = "/bin/sh"; shell_argv[1] = "-c"; }
+    l.argv = shell_argv;
+  }
+  if (!l.env) fail_request(conn, "out of memory in the sandbox");
+  /* vfork: no copy of the handler's page tables, which is most of a fork's cost on virtual hosts. */
+  pid_t child = vfork();
   if (child < 0) fail_request(conn, "fork failed in the sandbox");
-  if (child == 0) exec_command(&r, in[0], out[1], err[1], pts);
+  if (child == 0) exec_command(&l);
 
   /* Our ends: stdin writer, stdout/stderr readers (for a pty, the master is all three). */
   int stdin_fd = master >= 0 ? master : in[1];
@@ -447,21 +482,40 @@ int main(int argc, char **argv) {
   /* Handlers are never waited for: no zombies. Each handler restores SIGCHLD for its command. */
   struct sigaction reap = { .sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT };
   sigaction(SIGCHLD, &reap, NULL);
+  /*
+   * A spare handler always waits in accept(), so the fork for a connection happens after the
+   * connection is taken, beside the command instead of in front of it. Each spare tells the agent
+   * it took one by a byte on a pipe (or by dying, which closes the pipe); then the agent forks the
+   * next spare.
+   */
   for (;;) {
-    int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (conn < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) { usleep(10000); continue; }
-      return 1;
-    }
-    pid_t h = fork();
-    if (h == 0) {
+    int took[2];
+    if (pipe2(took, O_CLOEXEC) != 0) { usleep(10000); continue; }
+    pid_t spare = fork();
+    if (spare == 0) {
+      close(took[0]);
+      int conn;
+      for (;;) {
+        conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (conn >= 0) break;
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) { usleep(10000); continue; }
+        _exit(1);
+      }
+      if (write(took[1], "a", 1) < 0) { /* the agent is gone: serve this one anyway */ }
+      close(took[1]);
       close(lfd);
       struct sigaction dfl = { .sa_handler = SIG_DFL };
       sigaction(SIGCHLD, &dfl, NULL);
       handle(conn);
       _exit(0);
     }
-    close(conn);
+    close(took[1]);
+    char b;
+    ssize_t n = -1;
+    while (spare > 0 && (n = read(took[0], &b, 1)) < 0 && errno == EINTR) {}
+    close(took[0]);
+    /* No fork, or a spare that died without a connection (accept failing): do not spin. */
+    if (n != 1) usleep(10000);
   }
 }

@@ -97,7 +97,8 @@ for (const [path, { tools, tag }] of Object.entries(PATHS)) {
         const ptyOut = Buffer.concat(await collect(pty)).toString();
         assert.match(ptyOut, /\/dev\/pts\/\d+/);
         assert.match(ptyOut, /got hello/);
-        const kill = await run(backend, id, { shell: 'kill -KILL $(pgrep -x hutch-agent | head -1); echo done' });
+        // The agent and its spare handler; not the handler of this very command.
+        const kill = await run(backend, id, { shell: 'kill -KILL $(pgrep -x hutch-agent | grep -vx $PPID); echo done' });
         assert.equal(kill.stdout, 'done\n');
         const after = await run(backend, id, { shell: 'cat /proc/$PPID/comm 2>/dev/null || echo outside; echo ok' });
         assert.deepEqual(after.exit, { exitCode: 0, signal: null, reason: 'exited' });

@@ -35,10 +35,6 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
     throw new InvalidTransitionError(sandbox.state === 'created' ? 'creating' : sandbox.state, 'running', 'exec in');
   }
   if ((spec.cmd === undefined) === (spec.shell === undefined)) throw new BadRequestError('Give exactly one of cmd or shell.');
-  // The launcher enters the namespaces of the recorded init pid: never those of a process that reused it.
-  if (sandbox.initStartTime !== undefined && !(await isSameProcess(sandbox.initPid, sandbox.initStartTime))) {
-    throw new BackendFailureError("The sandbox's init process is gone; stop and start the sandbox.", { sandboxId: id });
-  }
   const cwd = normalizeSandboxPath(spec.cwd ?? sandbox.spec.workdir ?? '/workspace', '/workspace');
   // Root (the default) needs no passwd lookup: the sandbox's /etc/passwd is read only for others.
   const user = resolveExecUser(spec.user, parsePasswd(isRootExecUser(spec.user) ? '' : await readPasswd(ctx, sandbox)));
@@ -65,6 +61,10 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
       if (!(err instanceof AgentUnavailableError)) throw err;
       // No agent answering (killed from inside, or a sandbox started without one): the launcher.
     }
+  }
+  // The launcher enters the namespaces of the recorded init pid: never those of a process that reused it.
+  if (sandbox.initStartTime !== undefined && !(await isSameProcess(sandbox.initPid, sandbox.initStartTime))) {
+    throw new BackendFailureError("The sandbox's init process is gone; stop and start the sandbox.", { sandboxId: id });
   }
   const pidFd = spec.pty ? undefined : 3;
   const cgroupProcs = cgroupProcsFiles(ctx.layout, id);
