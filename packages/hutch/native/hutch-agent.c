@@ -7,7 +7,8 @@
  *   hutch-agent [-f FD]
  *
  * FD (default 3) is a listening unix stream socket made by the host before the agent entered the
- * sandbox; its path is on the host only, so nothing inside the sandbox can reach it. The agent
+ * sandbox; its path is on the host only, so nothing inside the sandbox can reach it. Every other
+ * fd above 2 is closed at start (the container tier passes this binary's own fd as 4). The agent
  * detaches (fork; the first process exits 0 once the second runs), points 0-2 at /dev/null and
  * keeps one spare handler process waiting in accept(): one connection is one command, served by
  * the handler that took it, which vforks the command.
@@ -46,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -470,6 +472,12 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "usage: hutch-agent [-f FD]\n"); return 2; }
   }
   if (fcntl(lfd, F_SETFD, FD_CLOEXEC) != 0) { perror("hutch-agent: listening fd"); return 1; }
+  /* Nothing else the starter passed stays open (the container tier's fd of this very binary). */
+  if (lfd > 3) syscall(SYS_close_range, 3U, (unsigned)lfd - 1, 0U);
+  syscall(SYS_close_range, (unsigned)lfd + 1, ~0U, 0U);
+  /* Not dumpable: nothing in the sandbox without CAP_SYS_PTRACE reads the agent's /proc files
+   * (exe, fd, environ); its commands are dumpable again once they exec. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   pid_t first = fork();
   if (first < 0) { perror("hutch-agent: fork"); return 1; }
   if (first > 0) _exit(0);

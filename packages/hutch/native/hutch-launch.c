@@ -42,6 +42,12 @@
  *   allows (its commands reset that); lowering oom_score_adj needs CAP_SYS_RESOURCE in the host's
  *   user namespace, so it happens before setns, and is skipped silently without that capability.
  *
+ *   hutch-launch listen -L SOCKET -x AGENT [-O] -- ARGV...
+ *     How the container tier starts the exec agent (ARGV is `crun exec --preserve-fds 2 ...`,
+ *     whose process runs /proc/self/fd/4): bind the listening socket at SOCKET as above, open the
+ *     host file AGENT read-only, make them fds 3 and 4 (every other fd above 2 close-on-exec),
+ *     -O as above, then exec ARGV (PATH search) in the same pid.
+ *
  * Failures before the command runs print "hutch-launch: <step>: <error>" on stderr and exit 125
  * (exec) or 1 (init). Build: gcc -static -O2 -Wall -o hutch-launch hutch-launch.c
  */
@@ -294,7 +300,7 @@ static int listen_socket(const char *path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket", errno);
   if (unlink(path) != 0 && errno != ENOENT) die("unlink socket", errno);
-  mode_t old = umask(077);
+  mode_t old = umask(0177);
   int bound = bind(fd, (struct sockaddr *)&addr, sizeof addr);
   umask(old);
   if (bound != 0) die("bind", errno);
@@ -435,9 +441,37 @@ static int run_exec(int argc, char **argv) {
   _exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
+static int run_listen(int argc, char **argv) {
+  const char *listen_path = NULL, *agent_path = NULL;
+  int oom_shield = 0, i = 0;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "-O") == 0) { oom_shield = 1; continue; }
+    if (i + 1 >= argc) die_msg("option %s needs a value", argv[i]);
+    if (strcmp(argv[i], "-L") == 0) listen_path = argv[++i];
+    else if (strcmp(argv[i], "-x") == 0) agent_path = argv[++i];
+    else die_msg("unknown listen option %s", argv[i]);
+  }
+  if (!listen_path || !agent_path || i + 1 >= argc) die_msg("listen: -L, -x and a command after -- are required");
+  int agent_fd = open(agent_path, O_RDONLY | O_CLOEXEC);
+  if (agent_fd < 0) die("agent", errno);
+  int listen_fd = listen_socket(listen_path);
+  if (oom_shield) (void)write_file("/proc/self/oom_score_adj", "-1000\n");
+  /* Both are close-on-exec wherever they landed: move them to 3 and 4 (dup2 clears the flag there). */
+  int hi = listen_fd > agent_fd ? listen_fd : agent_fd;
+  int ls = fcntl(listen_fd, F_DUPFD_CLOEXEC, hi + 1), as = fcntl(agent_fd, F_DUPFD_CLOEXEC, hi + 1);
+  if (ls < 0 || as < 0) die("dup", errno);
+  cloexec_from(3);
+  if (dup2(ls, 3) != 3 || dup2(as, 4) != 4) die("dup2", errno);
+  char **cmd = argv + i + 1;
+  execvp(cmd[0], cmd);
+  die(cmd[0], errno);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "init") == 0) return run_init(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "exec") == 0) return run_exec(argc - 2, argv + 2);
-  fprintf(stderr, "usage: hutch-launch init|exec [options] -- command...\n");
+  if (argc >= 2 && strcmp(argv[1], "listen") == 0) return run_listen(argc - 2, argv + 2);
+  fprintf(stderr, "usage: hutch-launch init|exec|listen [options] -- command...\n");
   return 2;
 }

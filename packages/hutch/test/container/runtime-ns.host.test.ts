@@ -58,6 +58,9 @@ describe('container tier: runtime mount namespace (host)', { skip }, () => {
 
     process.kill(holder, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 100));
+    // Exec goes through the container's exec agent (no runtime call): stop and start call the runtime.
+    await backend.stop(id);
+    await backend.start(id);
     const r = await run(backend, id, { cmd: 'echo', args: ['again'] });
     assert.equal(r.stdout, 'again\n');
     const [next] = holders();

@@ -30,6 +30,12 @@ export interface ContainerTools {
   tar: string;
   /** The hutch-mntns helper (runtime-ns.ts); default: native/build/hutch-mntns, built on first use. */
   mntns?: string;
+  /**
+   * hutch-launch and hutch-agent, which start the in-container exec agent (agent.ts); default:
+   * native/build, built on first use; '' for either disables the agent (every exec is a `crun exec`).
+   */
+  launcher?: string;
+  agent?: string;
 }
 
 export const DEFAULT_TOOLS: ContainerTools = {

@@ -36,6 +36,8 @@ export interface ContainerContext {
   /** The long-lived namespace crun calls join (crun on a hybrid host, helper built); else per-call wrapper. */
   runtimeNs?: RuntimeNamespace;
   layout: CgroupLayout;
+  /** hutch-launch and the exec agent (agent.ts); both or neither. Undefined: every exec is a `crun exec`. */
+  agent?: { launcher: string; binary: string };
   noNewPrivileges: boolean;
   defaultRootfsPath?: () => Promise<string>;
   sandboxes: Map<string, ContainerSandbox>;

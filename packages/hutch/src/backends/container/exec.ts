@@ -1,5 +1,7 @@
 /**
- * Exec for the container tier: `<runtime> exec --process FILE [--preserve-fds 1] <id>`. The runtime
+ * Exec for the container tier. A command goes to the container's exec agent when it has one
+ * (agent.ts, host/agent-exec.ts: one connection, a fork inside the container, no host process);
+ * otherwise, and when the agent does not answer, `<runtime> exec --process FILE [--preserve-fds 1] <id>`. The runtime
  * joins the container's namespaces and cgroups and applies its seccomp profile and capabilities, so
  * an exec'd command is confined exactly like the init. The OCI process file (mode 0600: it holds
  * env values) runs the shared `sh` wrapper that reports the in-container pid on fd 3 (or as an OSC
@@ -16,6 +18,8 @@ import { cgroupPids, oomKills } from '../../host/cgroups.js';
 import { resolveSandboxPath } from '../../host/confined-files.js';
 import { parsePasswd, planExecEnv, planWrapperArgv, resolveExecUser, type ExecUser } from '../../host/exec-plan.js';
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecProcess } from '../../host/exec-process.js';
+import { AgentUnavailableError, startAgentProcess } from '../../host/agent-exec.js';
+import { agentUsable } from './agent.js';
 import { innermostPid } from '../../host/proc.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
 import { planExecProcess } from './plan.js';
@@ -30,6 +34,20 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
   // Independent reads, together: the user (from the container's /etc/passwd) and the OOM counter.
   const [user, oomBefore] = await Promise.all([execUser(sandbox, spec.user), oomKills(ctx.layout, id).catch(() => 0)]);
   const env = planExecEnv(sandbox.spec.env, spec.env, user, spec.pty !== undefined);
+  if (agentUsable(ctx, sandbox)) {
+    const request = {
+      uid: user.uid, gid: user.gid, cwd, env, ...(spec.pty ? { pty: spec.pty } : {}),
+      shell: spec.shell !== undefined, argv: spec.shell !== undefined ? [spec.shell] : [spec.cmd ?? 'true', ...(spec.args ?? [])],
+    };
+    // The agent reports a killed command's signal itself: no 128+n translation.
+    const hooks: ExecHooks = { findHostPid: async () => undefined, oomKills: () => oomKills(ctx.layout, id) };
+    try {
+      return track(sandbox, await startAgentProcess({ sandboxId: id, socketPath: sandbox.paths.agentSocket, request, spec, cwd, hooks, oomBefore }), spec);
+    } catch (err) {
+      // Nothing ran (the agent killed from inside, or a container started without one): the runtime.
+      if (!(err instanceof AgentUnavailableError)) throw err;
+    }
+  }
   const args = planWrapperArgv({ cwd, cmd: spec.cmd, args: spec.args, shell: spec.shell, pidFd: spec.pty ? undefined : 3 });
   const processFile = join(sandbox.paths.execDir, `${randomBytes(8).toString('hex')}.json`);
   const hooks: ExecHooks = {
@@ -47,13 +65,16 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
       writeFile(processFile, JSON.stringify(planExecProcess({ user, env, args, noNewPrivileges: ctx.noNewPrivileges })), { mode: 0o600 }),
     ]);
     const launch = { backend: 'container', sandboxId: id, argv, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(spec.pty ? { TERM: 'xterm-256color' } : {}) }, spec, cwd, hooks, oomBefore };
-    const proc = await (spec.pty ? startPtyProcess(launch) : startPipeProcess(launch));
-    if (spec.timeoutMs && spec.timeoutMs > 0) proc.armTimeout(spec.timeoutMs);
-    sandbox.processes.set(proc.pid, proc);
-    return proc;
+    return track(sandbox, await (spec.pty ? startPtyProcess(launch) : startPipeProcess(launch)), spec);
   } finally {
     await rm(processFile, { force: true });
   }
+}
+
+function track(sandbox: ContainerSandbox, proc: ExecProcess, spec: ExecSpec): ExecProcess {
+  if (spec.timeoutMs && spec.timeoutMs > 0) proc.armTimeout(spec.timeoutMs);
+  sandbox.processes.set(proc.pid, proc);
+  return proc;
 }
 
 /** The user to run as, from the container's own /etc/passwd (root's home from there too). */

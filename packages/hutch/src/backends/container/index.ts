@@ -18,6 +18,7 @@ import {
 } from '../../host/confined-files-ops.js';
 import { DEFAULT_TOOLS, missingPrerequisites, probeHost, reportFromProbe, type ContainerProbe, type ContainerTools } from './capabilities.js';
 import { getSandbox, runtimeRecord, withLock, type ContainerContext } from './context.js';
+import { ensureAgentTools } from './agent.js';
 import { execInSandbox } from './exec.js';
 import { connectSandboxPort } from './ports.js';
 import { createSandbox, destroySandbox, pauseSandbox, startSandbox, stopSandbox } from './lifecycle.js';
@@ -78,12 +79,14 @@ export function createContainerBackend(options: ContainerBackendOptions): Isolat
       await mkdir(root, { recursive: true, mode: 0o700 });
       const hybrid = p.runtime === 'crun' ? p.hybridCgroup2 : undefined;
       const helper = hybrid && options.runtimeNamespace !== false ? await ensureMntnsHelper(tools.mntns) : undefined;
+      const agent = p.runtime === 'crun' ? await ensureAgentTools(tools) : undefined;
       return {
         dataDir,
         tools,
         runtime: { kind: p.runtime, path: p.runtimePath, root, unsharePath: tools.unshare, sandboxesDir: join(dataDir, 'sandboxes'), ...(hybrid ? { hybridUnmount: hybrid } : {}) },
         ...(hybrid && helper ? { runtimeNs: new RuntimeNamespace(helper, hybrid) } : {}),
         layout: p.cgroups,
+        ...(agent ? { agent } : {}),
         noNewPrivileges: options.noNewPrivileges ?? false,
         ...(options.defaultRootfsPath ? { defaultRootfsPath: options.defaultRootfsPath } : {}),
         sandboxes: new Map(),

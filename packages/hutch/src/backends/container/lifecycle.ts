@@ -1,7 +1,7 @@
 /**
  * Sandbox lifecycle for the container tier: create (dirs, generated /etc, the egress CA and trust
  * bundle when the sandbox has secrets, the overlay root mounted, `config.json`; nothing launched),
- * start (`run --detach`, then the network), stop (`delete -f`, files kept), pause/resume (cgroup
+ * start (`run --detach`, then the network and the exec agent), stop (`delete -f`, files kept), pause/resume (cgroup
  * freezer), destroy (`delete -f`, cgroups, overlay, dirs).
  */
 import { chmod, chown, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { mountOverlay, unmountOverlay } from '../../host/overlay.js';
 import { processStartTime } from '../../host/proc.js';
 import { prepareSandboxCa, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
 import { startNetwork } from './network.js';
+import { forgetExecAgent, startExecAgent } from './agent.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
 import { runtimeFailed } from './errors.js';
 import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, type ContainerPaths } from './plan.js';
@@ -95,10 +96,10 @@ export async function startSandbox(ctx: ContainerContext, id: string): Promise<C
   sandbox.initPid = initPid;
   sandbox.initStartTime = await processStartTime(initPid);
   try {
-    await startNetwork(ctx, sandbox, initPid);
+    await Promise.all([startNetwork(ctx, sandbox, initPid), startExecAgent(ctx, sandbox)]);
   } catch (err) {
     await runtimeCall(ctx, ['delete', '--force', id]);
-    await ctx.egress.detach(id);
+    await Promise.all([ctx.egress.detach(id), forgetExecAgent(sandbox)]);
     sandbox.state = 'stopped';
     throw err;
   }
@@ -137,7 +138,7 @@ export async function stopSandbox(ctx: ContainerContext, id: string): Promise<Co
   if (sandbox.state !== 'running' && sandbox.state !== 'paused') throw new InvalidTransitionError(portState(sandbox), 'stopped', 'stop');
   endProcesses(sandbox);
   await killContainer(ctx, id);
-  await ctx.egress.detach(id);
+  await Promise.all([ctx.egress.detach(id), forgetExecAgent(sandbox)]);
   sandbox.state = 'stopped';
   sandbox.initPid = undefined;
   sandbox.initStartTime = undefined;

@@ -53,6 +53,8 @@ export interface ContainerPaths {
   etc: string;
   /** Per-exec OCI process files (mode 0600: they hold env values). */
   execDir: string;
+  /** The exec agent's listening socket (host only; see agent.ts). */
+  agentSocket: string;
   upper: string;
   work: string;
   merged: string;
@@ -68,6 +70,7 @@ export function containerPaths(dataDir: string, sandboxId: string): ContainerPat
     log: join(dir, 'runtime.log'),
     etc: join(dir, 'etc'),
     execDir: join(dir, 'exec'),
+    agentSocket: join(dir, 'agent.sock'),
     upper: join(dir, 'root', 'upper'),
     work: join(dir, 'root', 'work'),
     merged: join(dir, 'root', 'merged'),

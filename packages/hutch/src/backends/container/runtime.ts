@@ -33,15 +33,16 @@ export interface RuntimeResult {
 
 /**
  * Runs `<runtime> args…` to completion. Never throws for a non-zero exit; see `runtimeOk`.
- * `unmounts`: see `runtimeArgv` (best effort: the caller checks that they are gone).
+ * `unmounts`: see `runtimeArgv` (best effort: the caller checks that they are gone). `prefix`: a
+ * command the call is run through (the agent's `hutch-launch listen … --`).
  */
-export async function runtimeCall(ctx: ContainerContext, args: string[], timeoutMs = 30_000, unmounts?: string[]): Promise<RuntimeResult> {
+export async function runtimeCall(ctx: ContainerContext, args: string[], timeoutMs = 30_000, unmounts?: string[], prefix: string[] = []): Promise<RuntimeResult> {
   const extra = unmounts ? { unmounts } : {};
-  const result = await spawnCall(await runtimeArgv(ctx, args, extra), timeoutMs);
+  const result = await spawnCall([...prefix, ...(await runtimeArgv(ctx, args, extra))], timeoutMs);
   if (!ctx.runtimeNs || result.code !== 125 || !result.stderr.startsWith(HOLDER_GONE)) return result;
   // The holder died (or its pid was reused) since it was last seen: start a new one, once.
   ctx.runtimeNs.invalidate();
-  return spawnCall(await runtimeArgv(ctx, args, extra), timeoutMs);
+  return spawnCall([...prefix, ...(await runtimeArgv(ctx, args, extra))], timeoutMs);
 }
 
 function spawnCall(argv: string[], timeoutMs: number): Promise<RuntimeResult> {
