@@ -499,9 +499,12 @@ int main(int argc, char **argv) {
   for (;;) {
     int took[2];
     if (pipe2(took, O_CLOEXEC) != 0) { usleep(10000); continue; }
+    pid_t agent = getpid();
     pid_t spare = fork();
     if (spare == 0) {
       close(took[0]);
+      /* A spare dies with the agent: killing the agent from inside must leave nobody accepting. */
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != agent) _exit(0);
       int conn;
       for (;;) {
         conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -510,6 +513,8 @@ int main(int argc, char **argv) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) { usleep(10000); continue; }
         _exit(1);
       }
+      /* From here on this is a handler: its command outlives the agent, so does it. */
+      prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
       if (write(took[1], "a", 1) < 0) { /* the agent is gone: serve this one anyway */ }
       close(took[1]);
       close(lfd);
