@@ -27,8 +27,6 @@ export interface ContainerSandbox {
   initStartTime?: string;
   /** Processes started through exec, by in-sandbox pid. */
   processes: Map<number, ExecProcess>;
-  /** The exec agent's start, in flight after `start` returned (never rejects): exec and every state change wait for it. */
-  agentStarting?: Promise<void>;
 }
 
 export interface ContainerContext {

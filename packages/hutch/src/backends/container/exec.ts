@@ -34,7 +34,6 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
   // Independent reads, together: the user (from the container's /etc/passwd) and the OOM counter.
   const [user, oomBefore] = await Promise.all([execUser(sandbox, spec.user), oomKills(ctx.layout, id).catch(() => 0)]);
   const env = planExecEnv(sandbox.spec.env, spec.env, user, spec.pty !== undefined);
-  await sandbox.agentStarting;
   if (agentUsable(ctx, sandbox)) {
     const request = {
       uid: user.uid, gid: user.gid, cwd, env, ...(spec.pty ? { pty: spec.pty } : {}),

@@ -96,11 +96,10 @@ export async function startSandbox(ctx: ContainerContext, id: string): Promise<C
   sandbox.initPid = initPid;
   sandbox.initStartTime = await processStartTime(initPid);
   try {
-    // The agent starts beside the rest of the start and of the caller's bookkeeping; the first exec waits for it.
-    sandbox.agentStarting = startExecAgent(ctx, sandbox);
-    await startNetwork(ctx, sandbox, initPid);
+    // The agent starts beside the network; start returns once both are up, so a warm pool's
+    // sandbox is complete when it is handed off (a background start competed with hand-offs).
+    await Promise.all([startNetwork(ctx, sandbox, initPid), startExecAgent(ctx, sandbox)]);
   } catch (err) {
-    await sandbox.agentStarting;
     await runtimeCall(ctx, ['delete', '--force', id]);
     await Promise.all([ctx.egress.detach(id), forgetExecAgent(sandbox)]);
     sandbox.state = 'stopped';
@@ -139,7 +138,6 @@ async function killContainer(ctx: ContainerContext, id: string, unmount?: string
 export async function stopSandbox(ctx: ContainerContext, id: string): Promise<ContainerSandbox> {
   const sandbox = getSandbox(ctx, id);
   if (sandbox.state !== 'running' && sandbox.state !== 'paused') throw new InvalidTransitionError(portState(sandbox), 'stopped', 'stop');
-  await sandbox.agentStarting;
   endProcesses(sandbox);
   await killContainer(ctx, id);
   await Promise.all([ctx.egress.detach(id), forgetExecAgent(sandbox)]);
@@ -154,7 +152,6 @@ export async function pauseSandbox(ctx: ContainerContext, id: string, pause: boo
   const sandbox = getSandbox(ctx, id);
   if (!canFreeze(ctx.layout)) throw new CapabilityMissingError('lifecycle.pause', 'container', pause ? 'pause a sandbox' : 'resume a sandbox');
   if (sandbox.state !== (pause ? 'running' : 'paused')) throw new InvalidTransitionError(portState(sandbox), pause ? 'paused' : 'running', pause ? 'pause' : 'resume');
-  await sandbox.agentStarting;
   await setFrozen(ctx.layout, id, pause);
   sandbox.state = pause ? 'paused' : 'running';
   // A policy change while paused may have given the sandbox network (slirp4netns would freeze).
@@ -164,7 +161,6 @@ export async function pauseSandbox(ctx: ContainerContext, id: string, pause: boo
 /** Kills everything and removes every host resource; reports leftovers instead of throwing. */
 export async function destroySandbox(ctx: ContainerContext, id: string): Promise<CleanupResult> {
   const sandbox = getSandbox(ctx, id);
-  await sandbox.agentStarting;
   endProcesses(sandbox);
   const result = await removeSandboxResources(ctx, id);
   ctx.sandboxes.delete(id);

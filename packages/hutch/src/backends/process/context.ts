@@ -25,8 +25,6 @@ export interface ProcessSandbox {
   initStartTime?: string;
   /** Processes started through exec, by in-sandbox pid. */
   processes: Map<number, ExecProcess>;
-  /** The exec agent's start, in flight after `start` returned (never rejects): exec and every state change wait for it. */
-  agentStarting?: Promise<void>;
 }
 
 export interface BackendContext {

@@ -49,7 +49,6 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
     },
     oomKills: () => oomKills(ctx.layout, id),
   };
-  await sandbox.agentStarting;
   if (agentUsable(ctx, sandbox)) {
     const request: AgentRequest = {
       uid: user.uid, gid: user.gid, cwd, env, ...(spec.pty ? { pty: spec.pty } : {}),

@@ -98,11 +98,10 @@ export async function startSandbox(ctx: BackendContext, id: string): Promise<Pro
   sandbox.initStartTime = await processStartTime(initPid);
   try {
     if (sandbox.spec.rootfsPath) await allowSetuid(initPid, ctx.tools.nsenter);
-    // The agent starts beside the rest of the start and of the caller's bookkeeping; the first exec waits for it.
-    sandbox.agentStarting = startExecAgent(ctx, sandbox, initPid);
-    await startNetwork(ctx, sandbox, initPid);
+    // The agent starts beside the network; start returns once both are up, so a warm pool's
+    // sandbox is complete when it is handed off (a background start competed with hand-offs).
+    await Promise.all([startNetwork(ctx, sandbox, initPid), startExecAgent(ctx, sandbox, initPid)]);
   } catch (err) {
-    await sandbox.agentStarting;
     await killAll(ctx.layout, id);
     await ctx.egress.detach(id);
     sandbox.state = 'stopped';
@@ -222,7 +221,6 @@ function signalQuietly(pid: number): void {
 export async function stopSandbox(ctx: BackendContext, id: string): Promise<ProcessSandbox> {
   const sandbox = getSandbox(ctx, id);
   if (sandbox.state !== 'running' && sandbox.state !== 'paused') throw new InvalidTransitionError(describe(sandbox), 'stopped', 'stop');
-  await sandbox.agentStarting;
   endProcesses(sandbox);
   await killSandboxProcesses(ctx, sandbox);
   await ctx.egress.detach(id);
@@ -238,7 +236,6 @@ export async function pauseSandbox(ctx: BackendContext, id: string, pause: boole
   if (!canFreeze(ctx.layout)) throw new CapabilityMissingError('lifecycle.pause', 'process', pause ? 'pause a sandbox' : 'resume a sandbox');
   const from = pause ? 'running' : 'paused';
   if (sandbox.state !== from) throw new InvalidTransitionError(describe(sandbox), pause ? 'paused' : 'running', pause ? 'pause' : 'resume');
-  await sandbox.agentStarting;
   await setFrozen(ctx.layout, id, pause);
   sandbox.state = pause ? 'paused' : 'running';
   // A policy change while paused may have given the sandbox network (slirp4netns would freeze).
@@ -248,7 +245,6 @@ export async function pauseSandbox(ctx: BackendContext, id: string, pause: boole
 /** Kills everything and removes every host resource; reports leftovers instead of throwing. */
 export async function destroySandbox(ctx: BackendContext, id: string): Promise<CleanupResult> {
   const sandbox = getSandbox(ctx, id);
-  await sandbox.agentStarting;
   endProcesses(sandbox);
   const result = await removeSandboxResources(ctx, sandbox);
   ctx.sandboxes.delete(id);
