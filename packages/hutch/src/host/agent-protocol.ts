@@ -3,6 +3,7 @@
  * reference): frames of 1 type byte, a little-endian uint32 length and the payload. Pure encoding
  * and an incremental decoder; the connection itself is host/agent-exec.ts.
  */
+import { BadRequestError } from '../domain/errors.js';
 
 /** What the agent runs: the same facts the launcher gets on its command line. */
 export interface AgentRequest {
@@ -37,11 +38,11 @@ function frame(type: string, payload: Buffer): Buffer {
 
 /** Refuses strings the NUL-separated request cannot carry. */
 function checkField(what: string, value: string): string {
-  if (value.includes('\0')) throw new Error(`${what} must not contain NUL characters.`);
+  if (value.includes('\0')) throw new BadRequestError(`${what} must not contain NUL characters; remove them and retry.`);
   return value;
 }
 
-/** The request frame. Throws on a NUL inside any field. */
+/** The request frame. Throws `BadRequestError` on a NUL inside any field. */
 export function encodeRequest(req: AgentRequest): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${checkField('Environment names', k)}=${checkField('Environment values', v)}`);
   const fields = [
