@@ -97,10 +97,17 @@ export async function startSandbox(ctx: BackendContext, id: string): Promise<Pro
   sandbox.initPid = initPid;
   sandbox.initStartTime = await processStartTime(initPid);
   try {
-    if (sandbox.spec.rootfsPath) await allowSetuid(initPid, ctx.tools.nsenter);
-    // The agent starts beside the network; start returns once both are up, so a warm pool's
-    // sandbox is complete when it is handed off (a background start competed with hand-offs).
-    await Promise.all([startNetwork(ctx, sandbox, initPid), startExecAgent(ctx, sandbox, initPid)]);
+    // Independent steps, together: setuid on a template root (checked at exec time, so it only
+    // has to be done before start returns), the network, the exec agent. Start returns once all
+    // are done, so a warm pool's sandbox is complete when handed off (a background agent start
+    // competed with hand-offs), and a failure is handled only once nothing is still starting.
+    const steps = await Promise.allSettled([
+      sandbox.spec.rootfsPath ? allowSetuid(initPid, ctx.tools.nsenter) : undefined,
+      startNetwork(ctx, sandbox, initPid),
+      startExecAgent(ctx, sandbox, initPid),
+    ]);
+    const failed = steps.find((step): step is PromiseRejectedResult => step.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (err) {
     await killAll(ctx.layout, id);
     await ctx.egress.detach(id);
