@@ -95,11 +95,12 @@ describe('container tier: exec agent', { skip }, () => {
         'readlink /proc/1/fd/* 2>/dev/null | tr "\\n" " "; echo',
         'readlink /proc/1/exe 2>/dev/null; echo',
         'cat /proc/1/environ 2>/dev/null; echo',
+        'ls /proc/1/root/ /proc/1/cwd/ 2>/dev/null; head -c1 /proc/1/mem 2>/dev/null; echo',
         `python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' '${socket}' 2>/dev/null && echo connected`,
         'true',
       ].join('; '),
     });
-    assert.equal(probe.stdout, '0\n\n\n\n', 'nothing of the socket, the agent binary or its environment is reachable inside');
+    assert.equal(probe.stdout, '0\n\n\n\n\n', 'nothing of the socket, the agent binary or its environment is reachable inside');
     // On the host: the agent keeps its socket and nothing of the binary it was started from.
     const fds = agentHostFds(id);
     assert.ok(fds.length > 0);
