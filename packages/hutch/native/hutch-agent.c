@@ -4,7 +4,7 @@
  * starts commands there on request, so an exec costs a connect and a fork instead of a host
  * process that has to enter the sandbox first.
  *
- *   hutch-agent [-f FD]
+ *   hutch-agent [-f FD] [-1]
  *
  * FD (default 3) is a listening unix stream socket made by the host before the agent entered the
  * sandbox; its path is on the host only, so nothing inside the sandbox can reach it. Every other
@@ -12,6 +12,15 @@
  * detaches (fork; the first process exits 0 once the second runs), points 0-2 at /dev/null and
  * keeps one spare handler process waiting in accept(): one connection is one command, served by
  * the handler that took it, which vforks the command.
+ *
+ * With -1 the agent is the sandbox's init (pid 1 of its pid namespace: the container tier's
+ * `crun run`): it does not detach, and besides its handlers it reaps every orphan re-parented to
+ * it (SA_NOCLDWAIT below covers adopted children as well as its own). The kernel delivers to a
+ * namespace's init only the signals it has a handler for, and SIGKILL/SIGSTOP only from an
+ * ancestor namespace, so nothing inside can kill it. Its one handler is for SIGTERM (`crun kill`),
+ * and it exits only on a SIGTERM sent from outside the namespace (kill(2) from a sender it cannot
+ * see: SI_USER with sender pid 0); one sent from inside is ignored. When it exits, the kernel
+ * kills everything else in the namespace.
  *
  * Frames, both ways: 1 byte type, 4 bytes little-endian payload length, payload.
  *   host → agent  'R' request (first frame): NUL-terminated fields
@@ -465,11 +474,18 @@ static void handle(int conn) {
 
 /* ---- main ----------------------------------------------------------------------------------- */
 
+/* Pid 1 only: a SIGTERM from outside the pid namespace (the runtime) ends the sandbox. */
+static void on_term(int sig, siginfo_t *si, void *uc) {
+  (void)sig; (void)uc;
+  if (si->si_code == SI_USER && si->si_pid == 0) _exit(0);
+}
+
 int main(int argc, char **argv) {
-  int lfd = 3;
+  int lfd = 3, init = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-f") == 0 && i + 1 < argc) lfd = atoi(argv[++i]);
-    else { fprintf(stderr, "usage: hutch-agent [-f FD]\n"); return 2; }
+    else if (strcmp(argv[i], "-1") == 0) init = 1;
+    else { fprintf(stderr, "usage: hutch-agent [-f FD] [-1]\n"); return 2; }
   }
   if (fcntl(lfd, F_SETFD, FD_CLOEXEC) != 0) { perror("hutch-agent: listening fd"); return 1; }
   /* Nothing else the starter passed stays open (the container tier's fd of this very binary). */
@@ -478,16 +494,23 @@ int main(int argc, char **argv) {
   /* Not dumpable: nothing in the sandbox without CAP_SYS_PTRACE reads the agent's /proc files
    * (exe, fd, environ); its commands are dumpable again once they exec. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  pid_t first = fork();
-  if (first < 0) { perror("hutch-agent: fork"); return 1; }
-  if (first > 0) _exit(0);
-  setsid();
+  if (!init) {
+    pid_t first = fork();
+    if (first < 0) { perror("hutch-agent: fork"); return 1; }
+    if (first > 0) _exit(0);
+  }
+  setsid(); /* an init the runtime made a session leader already: EPERM, nothing to do */
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
   /* Commands start from default dispositions: whatever the starter ignored is restored here, once. */
   for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
   signal(SIGPIPE, SIG_IGN);
-  /* Handlers are never waited for: no zombies. Each handler restores SIGCHLD for its command. */
+  if (init) {
+    struct sigaction term = { .sa_sigaction = on_term, .sa_flags = SA_SIGINFO | SA_RESTART };
+    sigaction(SIGTERM, &term, NULL);
+  }
+  /* Handlers (and, as pid 1, orphans) are never waited for: the kernel reaps them, no zombies.
+   * Each handler restores SIGCHLD for its command. */
   struct sigaction reap = { .sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT };
   sigaction(SIGCHLD, &reap, NULL);
   /*
@@ -502,6 +525,7 @@ int main(int argc, char **argv) {
     pid_t agent = getpid();
     pid_t spare = fork();
     if (spare == 0) {
+      if (init) signal(SIGTERM, SIG_DFL);
       close(took[0]);
       /* A spare dies with the agent: killing the agent from inside must leave nobody accepting. */
       if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != agent) _exit(0);

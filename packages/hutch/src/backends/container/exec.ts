@@ -44,7 +44,7 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
     try {
       return track(sandbox, await startAgentProcess({ sandboxId: id, socketPath: sandbox.paths.agentSocket, request, spec, cwd, hooks, oomBefore }), spec);
     } catch (err) {
-      // Nothing ran (the agent killed from inside, or a container started without one): the runtime.
+      // Nothing ran (a container started by an older version, without an agent init): the runtime.
       if (!(err instanceof AgentUnavailableError)) throw err;
     }
   }

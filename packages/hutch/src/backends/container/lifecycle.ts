@@ -1,7 +1,7 @@
 /**
  * Sandbox lifecycle for the container tier: create (dirs, generated /etc, the egress CA and trust
  * bundle when the sandbox has secrets, the overlay root mounted, `config.json`; nothing launched),
- * start (`run --detach`, then the network and the exec agent), stop (`delete -f`, files kept), pause/resume (cgroup
+ * start (`config.json` rewritten, `run --detach` with the exec agent as pid 1, then the network), stop (`delete -f`, files kept), pause/resume (cgroup
  * freezer), destroy (`delete -f`, cgroups, overlay, dirs).
  */
 import { chmod, chown, lstat, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { mountOverlay, unmountOverlay } from '../../host/overlay.js';
 import { processStartTime } from '../../host/proc.js';
 import { prepareSandboxCa, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
 import { startNetwork } from './network.js';
-import { forgetExecAgent, startExecAgent } from './agent.js';
+import { agentRunPrefix, agentUsable, forgetExecAgent } from './agent.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
 import { runtimeFailed } from './errors.js';
 import { checkSpec, containerPaths, planEtcFiles, planMountTable, planOciConfig, type ContainerPaths } from './plan.js';
@@ -49,7 +49,7 @@ export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fi
     await prepareSandboxCa(sandbox);
     // The spec holds env values that may be secrets: readable by root only.
     await writeFile(paths.specFile, JSON.stringify(fullSpec), { mode: 0o600 });
-    await writeFile(paths.config, JSON.stringify(planOciConfig({ id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges, caBundle, ...(spec.workspace ? { workspace: spec.workspace } : {}) })), { mode: 0o600 });
+    await writeOciConfig(ctx, sandbox);
     await fill?.(paths);
     await mountOverlay(rootfsPath, paths);
     await prepareRoot(paths.merged);
@@ -59,6 +59,20 @@ export async function createSandbox(ctx: ContainerContext, spec: SandboxSpec, fi
     throw err;
   }
   return sandbox;
+}
+
+/**
+ * Writes `config.json` as this backend plans it now: pid 1 is the exec agent whenever it can be.
+ * Start writes it again, so a sandbox created by an older version (the shell init) or while the
+ * agent was unavailable gets the current init, and one whose agent became unavailable the shell.
+ */
+async function writeOciConfig(ctx: ContainerContext, sandbox: ContainerSandbox): Promise<void> {
+  const { spec, paths } = sandbox;
+  const config = planOciConfig({
+    id: spec.id, paths, resources: spec.resources, noNewPrivileges: ctx.noNewPrivileges, caBundle: wantsSandboxCa(spec), agentInit: agentUsable(ctx, sandbox),
+    ...(spec.workspace ? { workspace: spec.workspace } : {}),
+  });
+  await writeFile(paths.config, JSON.stringify(config), { mode: 0o600 });
 }
 
 /** /workspace (world-writable, owned by sandbox root) and a sticky /tmp in the writable layer. */
@@ -75,30 +89,35 @@ async function prepareRoot(merged: string): Promise<void> {
   }
 }
 
-/** Starts a created or stopped sandbox: `run --detach` (the init outlives the server). */
+/**
+ * Starts a created or stopped sandbox: `run --detach` (the init outlives the server). With the
+ * exec agent, the call runs through `hutch-launch listen`, which binds the agent's socket and
+ * passes it and the agent binary to pid 1 (agent.ts); exec works as soon as the call returns.
+ */
 export async function startSandbox(ctx: ContainerContext, id: string): Promise<ContainerSandbox> {
   const sandbox = getSandbox(ctx, id);
   if (sandbox.state !== 'created' && sandbox.state !== 'stopped') throw new InvalidTransitionError(portState(sandbox), 'running', 'start');
-  await mountOverlay(sandbox.spec.rootfsPath!, sandbox.paths);
-  await rm(sandbox.paths.pidFile, { force: true });
+  await Promise.all([mountOverlay(sandbox.spec.rootfsPath!, sandbox.paths), rm(sandbox.paths.pidFile, { force: true }), writeOciConfig(ctx, sandbox)]);
   const binds = (sandbox.spec.workspace?.mounts ?? []).map((m) => m.hostPath);
-  const result = await runtimeRunDetached(ctx, ['run', '--detach', '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id], sandbox.paths.log, sandbox.paths.merged, binds);
+  const prefix = agentRunPrefix(ctx, sandbox);
+  const args = ['run', '--detach', ...(prefix.length > 0 ? ['--preserve-fds', '2'] : []), '--bundle', sandbox.paths.dir, '--pid-file', sandbox.paths.pidFile, id];
+  const result = await runtimeRunDetached(ctx, args, sandbox.paths.log, sandbox.paths.merged, binds, prefix);
   if (result.code !== 0) {
     const stderr = await readFile(sandbox.paths.log, 'utf8').catch(() => '');
     await runtimeCall(ctx, ['delete', '--force', id]);
+    await forgetExecAgent(sandbox);
     throw runtimeFailed('Starting the container', { code: result.code, stderr }, ctx.dataDir);
   }
   const initPid = Number((await readFile(sandbox.paths.pidFile, 'utf8').catch(() => '')).trim());
   if (!(initPid > 0)) {
     await runtimeCall(ctx, ['delete', '--force', id]);
+    await forgetExecAgent(sandbox);
     throw new BackendFailureError('The container runtime did not report the init pid.', { sandboxId: id });
   }
   sandbox.initPid = initPid;
   sandbox.initStartTime = await processStartTime(initPid);
   try {
-    // The agent starts beside the network; start returns once both are up, so a warm pool's
-    // sandbox is complete when it is handed off (a background start competed with hand-offs).
-    await Promise.all([startNetwork(ctx, sandbox, initPid), startExecAgent(ctx, sandbox)]);
+    await startNetwork(ctx, sandbox, initPid);
   } catch (err) {
     await runtimeCall(ctx, ['delete', '--force', id]);
     await Promise.all([ctx.egress.detach(id), forgetExecAgent(sandbox)]);

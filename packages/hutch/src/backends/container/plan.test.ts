@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLONE_NEW_MASK, DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
 import { CA_BUNDLE_PATH, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
+import { DEFAULT_PATH } from '../../host/exec-plan.js';
 import { hybridCgroup2Mount } from './capabilities.js';
 import {
-  CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, containerPaths, planExecProcess, overlayMountsOf, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
+  AGENT_INIT_ARGS, CLONE_NEW_FLAGS, DEFAULT_CAPABILITIES, INIT_ARGS, containerPaths, planExecProcess, overlayMountsOf, planMountTable, planOciConfig, planRuntimeArgv, planSeccompProfile,
 } from './plan.js';
 
 const paths = containerPaths('/data', 'sbx_1');
@@ -20,12 +21,24 @@ describe('container plan', () => {
     assert.deepEqual(config.linux.resources.pids, { limit: 32 });
     assert.deepEqual(config.linux.resources.cpu, { quota: 50000, period: 100000 });
     assert.equal(config.root.path, '/data/sandboxes/sbx_1/root/merged');
-    assert.deepEqual(config.process.capabilities.bounding, [], 'the init holds no capabilities');
+    assert.deepEqual(config.process.capabilities.bounding, [], 'the shell init holds no capabilities');
+    assert.deepEqual(config.process.args, INIT_ARGS);
     for (const p of ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware']) assert.ok(config.linux.maskedPaths.includes(p), p);
     assert.ok(config.linux.readonlyPaths.includes('/proc/sys'));
     const devpts = config.mounts.find((m: { type: string }) => m.type === 'devpts');
     assert.ok(!devpts.options.some((o: string) => o.startsWith('gid=')), 'no host gid in a user namespace');
     assert.ok(config.mounts.some((m: { destination: string; options: string[] }) => m.destination === '/etc/resolv.conf' && m.options.includes('ro')));
+  });
+
+  it('makes the exec agent pid 1 with exactly what a root exec gets', () => {
+    for (const noNewPrivileges of [false, true]) {
+      const config = planOciConfig({ id: 'sbx_1', paths, resources: {}, noNewPrivileges, agentInit: true }) as any;
+      const rootExec = planExecProcess({ user: { uid: 0, gid: 0, home: '/root' }, env: { PATH: DEFAULT_PATH }, args: AGENT_INIT_ARGS, noNewPrivileges });
+      assert.deepEqual(config.process, rootExec);
+      assert.deepEqual(config.process.args, ['/proc/self/fd/4', '-f', '3', '-1']);
+      assert.deepEqual(config.process.capabilities.effective, DEFAULT_CAPABILITIES);
+      assert.equal(config.process.rlimits, undefined, "the runtime's limits, like a crun exec");
+    }
   });
 
   it('leaves resources out when unlimited', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { NetworkPolicy, Resources, SandboxSpec } from '../../domain/sandbox.js';
 import { USERNS_HOST_BASE, USERNS_SIZE } from '../../domain/user-namespace.js';
 import { CPU_PERIOD_US } from '../../host/cgroup-plan.js';
-import type { ExecUser } from '../../host/exec-plan.js';
+import { DEFAULT_PATH, type ExecUser } from '../../host/exec-plan.js';
 import { CA_BUNDLE_FILE, CA_BUNDLE_PATH } from '../../host/egress/sandbox-ca.js';
 import type { MountEntry } from '../../host/mount-table.js';
 import { DENIED_SYSCALLS } from '../../host/seccomp-policy.js';
@@ -172,10 +172,43 @@ export function planSeccompProfile(arch: string = process.arch): Record<string, 
 }
 
 /**
- * The container's pid 1: a shell that only waits, and reaps every orphan re-parented to it
- * (background jobs of exec'd commands end up here). `sleep` comes from the template.
+ * The container's pid 1 without the exec agent (no launcher or agent binary, a socket path too
+ * long, a runtime other than crun): a shell that only waits, with no capabilities, and reaps every
+ * orphan re-parented to it (background jobs of exec'd commands end up here). `sleep` comes from
+ * the template.
  */
 export const INIT_ARGS = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 2147483647 & wait $!; done'];
+
+/**
+ * The container's pid 1 with the exec agent (agent.ts): the agent itself, run by `crun run` through
+ * `hutch-launch listen`, which passes its host-only socket as fd 3 and its binary as fd 4; `-1`
+ * keeps it in the foreground as the init, reaping every orphan.
+ */
+export const AGENT_INIT_ARGS = ['/proc/self/fd/4', '-f', '3', '-1'];
+
+/**
+ * The OCI process of pid 1. As the agent, it is the process a root exec gets (planExecProcess:
+ * Docker's capability set, root, the no_new_privs setting, no rlimits of its own, so the
+ * runtime's, like a `crun exec`): the commands it starts are what a root exec got anyway, so pid 1
+ * holding those capabilities gives a process inside nothing it did not have. It is not dumpable
+ * (its /proc files, exe, fds and environ, are closed to the sandbox, which has no CAP_SYS_PTRACE),
+ * and as a pid namespace's init it receives from inside only the signals it handles: its one
+ * handler, SIGTERM, acts only when sent from outside (the runtime), so unlike the former daemon
+ * agent it cannot be killed from inside. The shell init keeps no capabilities at all.
+ */
+export function planInitProcess(agentInit: boolean, noNewPrivileges: boolean): Record<string, unknown> {
+  if (agentInit) return planExecProcess({ user: { uid: 0, gid: 0, home: '/root' }, env: { PATH: DEFAULT_PATH }, args: AGENT_INIT_ARGS, noNewPrivileges });
+  return {
+    terminal: false,
+    user: { uid: 0, gid: 0 },
+    args: INIT_ARGS,
+    env: [`PATH=${DEFAULT_PATH}`],
+    cwd: '/',
+    capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] },
+    rlimits: [{ type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 }],
+    noNewPrivileges,
+  };
+}
 
 export interface OciConfigInput {
   id: string;
@@ -188,6 +221,8 @@ export interface OciConfigInput {
   workspace?: WorkspaceMounts;
   /** Bind the generated trust bundle (host roots + the sandbox CA) read-only over `CA_BUNDLE_PATH`. */
   caBundle?: boolean;
+  /** Pid 1 is the exec agent (`AGENT_INIT_ARGS`, run through `hutch-launch listen`); else the shell init. */
+  agentInit?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -202,16 +237,7 @@ export function planOciConfig(input: OciConfigInput): Record<string, unknown> {
   if (resources.vcpus) limits.cpu = { quota: Math.max(1000, Math.round(resources.vcpus * CPU_PERIOD_US)), period: CPU_PERIOD_US };
   return {
     ociVersion: '1.0.2',
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      args: INIT_ARGS,
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      cwd: '/',
-      capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 4096, soft: 1024 }],
-      noNewPrivileges: input.noNewPrivileges,
-    },
+    process: planInitProcess(input.agentInit ?? false, input.noNewPrivileges),
     root: { path: paths.merged, readonly: false },
     hostname: sandboxHostname(input.id),
     mounts: [

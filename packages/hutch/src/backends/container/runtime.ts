@@ -66,10 +66,11 @@ export async function runtimeOk(ctx: ContainerContext, args: string[], what: str
 
 /**
  * `run --detach`: creates and starts the container in one call. Its stdio goes to `logFile`, not to
- * pipes: the detached init inherits them and would hold a pipe open for its whole life.
+ * pipes: the detached init inherits them and would hold a pipe open for its whole life. `prefix`:
+ * as for `runtimeCall` (the agent init's `hutch-launch listen … --`).
  */
-export async function runtimeRunDetached(ctx: ContainerContext, args: string[], logFile: string, rootMount: string, binds: string[]): Promise<{ code: number | null }> {
-  const argv = await runtimeArgv(ctx, args, { rootMount, binds: [rootMount, ...binds] });
+export async function runtimeRunDetached(ctx: ContainerContext, args: string[], logFile: string, rootMount: string, binds: string[], prefix: string[] = []): Promise<{ code: number | null }> {
+  const argv = [...prefix, ...(await runtimeArgv(ctx, args, { rootMount, binds: [rootMount, ...binds] }))];
   const log = await open(logFile, 'w', 0o600);
   try {
     return await new Promise((resolve) => {
