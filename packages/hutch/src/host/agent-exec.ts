@@ -17,6 +17,11 @@ import { ExecProcess, signalName, type AgentChannel, type ExecHooks } from './ex
 
 export class AgentUnavailableError extends Error {}
 
+/** True when `path` fits a unix socket address (sun_path: 108 bytes with the terminating NUL). */
+export function fitsSocketAddress(path: string): boolean {
+  return Buffer.byteLength(path) <= 107;
+}
+
 export interface AgentLaunch {
   sandboxId: string;
   /** Host path of the agent's listening socket. */

@@ -14,12 +14,10 @@
  * exec`, or none: exec falls back when the socket does not answer).
  */
 import { unlink } from 'node:fs/promises';
+import { fitsSocketAddress } from '../../host/agent-exec.js';
 import { DEFAULT_AGENT_PATH, DEFAULT_LAUNCHER_PATH, ensureAgent, ensureLauncher } from '../../host/launcher.js';
 import type { ContainerTools } from './capabilities.js';
 import type { ContainerContext, ContainerSandbox } from './context.js';
-
-/** sun_path holds 108 bytes including the terminating NUL. */
-const MAX_SOCKET_PATH = 107;
 
 /** Builds (if needed) hutch-launch and hutch-agent; undefined when either is disabled or unusable. */
 export async function ensureAgentTools(tools: ContainerTools): Promise<{ launcher: string; binary: string } | undefined> {
@@ -31,7 +29,7 @@ export async function ensureAgentTools(tools: ContainerTools): Promise<{ launche
 
 /** True when this sandbox's init is the agent (it is whenever it can be). */
 export function agentUsable(ctx: ContainerContext, sandbox: ContainerSandbox): boolean {
-  return ctx.agent !== undefined && Buffer.byteLength(sandbox.paths.agentSocket) <= MAX_SOCKET_PATH;
+  return ctx.agent !== undefined && fitsSocketAddress(sandbox.paths.agentSocket);
 }
 
 /** Pure: the argv prefix that binds the socket, opens the agent and runs the runtime call. */

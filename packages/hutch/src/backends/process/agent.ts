@@ -9,16 +9,14 @@
 import { execFile } from 'node:child_process';
 import { appendFile, unlink } from 'node:fs/promises';
 import { DEFAULT_PATH } from '../../host/exec-plan.js';
+import { fitsSocketAddress } from '../../host/agent-exec.js';
 import { planLaunchAgentArgv } from '../../host/launcher.js';
 import type { BackendContext, ProcessSandbox } from './context.js';
 import { cgroupProcsFiles } from './plan.js';
 
-/** sun_path holds 108 bytes including the terminating NUL. */
-const MAX_SOCKET_PATH = 107;
-
 /** True when this sandbox can have an agent at all. */
 export function agentUsable(ctx: BackendContext, sandbox: ProcessSandbox): boolean {
-  return ctx.agent !== undefined && ctx.launcher !== undefined && Buffer.byteLength(sandbox.paths.agentSocket) <= MAX_SOCKET_PATH;
+  return ctx.agent !== undefined && ctx.launcher !== undefined && fitsSocketAddress(sandbox.paths.agentSocket);
 }
 
 /**
