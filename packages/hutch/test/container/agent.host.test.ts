@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IsolationBackend } from '../../src/port/isolation-backend.js';
 import { createContainerBackend } from '../../src/backends/container/index.js';
-import { baseRootfs, containerSkipReason, run, tempBackend } from './helpers.js';
+import { containerSkipReason, run, startBaseSandbox } from './helpers.js';
 
 const skip = await containerSkipReason();
 
@@ -62,22 +62,15 @@ async function assertThroughRuntime(backend: IsolationBackend, id: string, init:
 
 describe('container tier: exec agent', { skip }, () => {
   let backend: IsolationBackend;
-  let cleanup: () => void;
   let dataDir: string;
   let rootfsPath: string;
+  let close: () => Promise<void>;
   const id = `sbx_cagent_${process.pid}`;
 
   before(async () => {
-    ({ backend, cleanup, dataDir } = tempBackend('hutch-cagent-'));
-    rootfsPath = await baseRootfs(dataDir);
-    await backend.create({ id, rootfsPath, resources: { memoryMib: 512, pids: 128 }, env: {}, network: { mode: 'none' } });
-    await backend.start(id);
+    ({ backend, dataDir, rootfsPath, close } = await startBaseSandbox('hutch-cagent-', id));
   });
-  after(async () => {
-    await backend.destroy(id).catch(() => undefined);
-    await backend.close();
-    cleanup();
-  });
+  after(() => close());
 
   it('runs commands through the agent (pid 1), as root and as another user', async () => {
     await assertThroughAgent(backend, id);

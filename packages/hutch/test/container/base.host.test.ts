@@ -3,29 +3,21 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { IsolationBackend } from '../../src/port/isolation-backend.js';
-import { baseRootfs, containerSkipReason, run, tempBackend } from './helpers.js';
+import { containerSkipReason, run, startBaseSandbox } from './helpers.js';
 
 const skip = await containerSkipReason();
 
 describe('container tier: base template', { skip }, () => {
   let backend: IsolationBackend;
-  let cleanup: () => void;
+  let close: () => Promise<void>;
   let rootfsPath: string;
   const id = `sbx_cbase_${process.pid}`;
   const as = { user: 'user', cwd: '/home/user' };
 
   before(async () => {
-    let dataDir: string;
-    ({ backend, cleanup, dataDir } = tempBackend('hutch-cbase-'));
-    rootfsPath = await baseRootfs(dataDir);
-    await backend.create({ id, rootfsPath, resources: { memoryMib: 512, pids: 128 }, env: {}, network: { mode: 'none' } });
-    await backend.start(id);
+    ({ backend, rootfsPath, close } = await startBaseSandbox('hutch-cbase-', id));
   });
-  after(async () => {
-    await backend.destroy(id).catch(() => undefined);
-    await backend.close();
-    cleanup();
-  });
+  after(() => close());
 
   it('runs python3, sudo and git as user "user" in /home/user', async () => {
     assert.equal((await run(backend, id, { ...as, shell: "python3 -c 'print(1+1)'" })).stdout, '2\n');

@@ -26,6 +26,27 @@ export function tempBackend(prefix: string): { backend: IsolationBackend; dataDi
   return { backend: createContainerBackend({ dataDir }), dataDir, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
+/** A temp backend with one running sandbox `id` on the base template; `close` destroys it and removes the data dir. */
+export interface BaseSandbox {
+  backend: IsolationBackend;
+  dataDir: string;
+  rootfsPath: string;
+  close(): Promise<void>;
+}
+
+export async function startBaseSandbox(prefix: string, id: string): Promise<BaseSandbox> {
+  const { backend, dataDir, cleanup } = tempBackend(prefix);
+  const rootfsPath = await baseRootfs(dataDir);
+  await backend.create({ id, rootfsPath, resources: { memoryMib: 512, pids: 128 }, env: {}, network: { mode: 'none' } });
+  await backend.start(id);
+  const close = async () => {
+    await backend.destroy(id).catch(() => undefined);
+    await backend.close();
+    cleanup();
+  };
+  return { backend, dataDir, rootfsPath, close };
+}
+
 export interface RunResult {
   stdout: string;
   stderr: string;
