@@ -1,7 +1,7 @@
 /** Unit tests of the exec agent's wire format (host/agent-protocol.ts); the agent itself is exercised by the process-tier suites. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentFrameDecoder, MAX_STDIN_FRAME, encodeRequest, encodeResize, encodeSignal, encodeStdin } from './agent-protocol.js';
+import { AgentFrameDecoder, MAX_STDIN_FRAME, encodeRequest, encodeResize, encodeSignal, encodeStdin, planAgentRequest } from './agent-protocol.js';
 
 function frame(type: string, payload: Buffer): Buffer {
   const head = Buffer.alloc(5);
@@ -18,6 +18,12 @@ describe('agent protocol', () => {
     assert.deepEqual(req.subarray(5).toString().split('\0'), ['1', '1000', '1001', '/tmp', '3', '80', '24', '1', 'echo hi', '2', 'A=1', 'B=x=y', '']);
     const plain = encodeRequest({ uid: 0, gid: 0, cwd: '/', shell: false, argv: ['true'], env: {} });
     assert.deepEqual(plain.subarray(5).toString().split('\0'), ['1', '0', '0', '/', '0', '0', '0', '1', 'true', '0', '']);
+  });
+
+  it('plans a request from an exec spec: a command with its args, or one shell string', () => {
+    const user = { uid: 1000, gid: 1000 };
+    assert.deepEqual(planAgentRequest({ cmd: 'ls', args: ['-l'] }, user, '/w', { A: '1' }), { uid: 1000, gid: 1000, cwd: '/w', env: { A: '1' }, shell: false, argv: ['ls', '-l'] });
+    assert.deepEqual(planAgentRequest({ shell: 'echo $A', pty: { cols: 80, rows: 24 } }, user, '/w', {}), { uid: 1000, gid: 1000, cwd: '/w', env: {}, pty: { cols: 80, rows: 24 }, shell: true, argv: ['echo $A'] });
   });
 
   it('refuses NUL characters, which the request cannot carry', () => {

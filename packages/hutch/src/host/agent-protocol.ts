@@ -4,6 +4,7 @@
  * and an incremental decoder; the connection itself is host/agent-exec.ts.
  */
 import { BadRequestError } from '../domain/errors.js';
+import type { ExecSpec } from '../domain/process.js';
 
 /** What the agent runs: the same facts the launcher gets on its command line. */
 export interface AgentRequest {
@@ -15,6 +16,15 @@ export interface AgentRequest {
   shell: boolean;
   argv: string[];
   env: Record<string, string>;
+}
+
+/** Pure: the request for an exec spec, once the tier has resolved the user, the cwd and the env. */
+export function planAgentRequest(spec: Pick<ExecSpec, 'cmd' | 'args' | 'shell' | 'pty'>, user: { uid: number; gid: number }, cwd: string, env: Record<string, string>): AgentRequest {
+  return {
+    uid: user.uid, gid: user.gid, cwd, env, ...(spec.pty ? { pty: spec.pty } : {}),
+    shell: spec.shell !== undefined,
+    argv: spec.shell !== undefined ? [spec.shell] : [spec.cmd ?? 'true', ...(spec.args ?? [])],
+  };
 }
 
 /** Frames the agent sends. */

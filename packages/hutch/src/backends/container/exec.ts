@@ -19,6 +19,7 @@ import { resolveSandboxPath } from '../../host/confined-files.js';
 import { parsePasswd, planExecEnv, planWrapperArgv, resolveExecUser, type ExecUser } from '../../host/exec-plan.js';
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecProcess } from '../../host/exec-process.js';
 import { AgentUnavailableError, startAgentProcess } from '../../host/agent-exec.js';
+import { planAgentRequest } from '../../host/agent-protocol.js';
 import { agentUsable } from './agent.js';
 import { innermostPid } from '../../host/proc.js';
 import { getSandbox, portState, type ContainerContext, type ContainerSandbox } from './context.js';
@@ -35,10 +36,7 @@ export async function execInSandbox(ctx: ContainerContext, id: string, spec: Exe
   const [user, oomBefore] = await Promise.all([execUser(sandbox, spec.user), oomKills(ctx.layout, id).catch(() => 0)]);
   const env = planExecEnv(sandbox.spec.env, spec.env, user, spec.pty !== undefined);
   if (agentUsable(ctx, sandbox)) {
-    const request = {
-      uid: user.uid, gid: user.gid, cwd, env, ...(spec.pty ? { pty: spec.pty } : {}),
-      shell: spec.shell !== undefined, argv: spec.shell !== undefined ? [spec.shell] : [spec.cmd ?? 'true', ...(spec.args ?? [])],
-    };
+    const request = planAgentRequest(spec, user, cwd, env);
     // The agent reports a killed command's signal itself: no 128+n translation.
     const hooks: ExecHooks = { findHostPid: async () => undefined, oomKills: () => oomKills(ctx.layout, id) };
     try {

@@ -18,7 +18,7 @@ import { resolveSandboxPath } from '../../host/confined-files.js';
 import { startPipeProcess, startPtyProcess, type ExecHooks, type ExecLaunch, type ExecProcess } from '../../host/exec-process.js';
 import { launcherExecEnv, planLaunchExecArgv } from '../../host/launcher.js';
 import { AgentUnavailableError, startAgentProcess } from '../../host/agent-exec.js';
-import type { AgentRequest } from '../../host/agent-protocol.js';
+import { planAgentRequest } from '../../host/agent-protocol.js';
 import { agentUsable } from './agent.js';
 import { preludeArgv } from '../../host/prelude.js';
 import { childPids, innermostPid, isSameProcess } from '../../host/proc.js';
@@ -50,10 +50,7 @@ export async function execInSandbox(ctx: BackendContext, id: string, spec: ExecS
     oomKills: () => oomKills(ctx.layout, id),
   };
   if (agentUsable(ctx, sandbox)) {
-    const request: AgentRequest = {
-      uid: user.uid, gid: user.gid, cwd, env, ...(spec.pty ? { pty: spec.pty } : {}),
-      shell: spec.shell !== undefined, argv: spec.shell !== undefined ? [spec.shell] : [spec.cmd ?? 'true', ...(spec.args ?? [])],
-    };
+    const request = planAgentRequest(spec, user, cwd, env);
     try {
       const proc = await startAgentProcess({ sandboxId: id, socketPath: sandbox.paths.agentSocket, request, spec, cwd, hooks, oomBefore });
       return track(sandbox, proc, spec);
