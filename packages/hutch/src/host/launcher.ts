@@ -83,6 +83,8 @@ export interface LaunchExecInput {
   shell?: string;
   /** Fd (in the launcher) for the pid report; undefined (PTY): printed as OSC on stdout. */
   pidFd?: number;
+  /** Start the exec agent: bind its host socket, exec its binary by fd, shield it from the OOM killer. */
+  listen?: { socket: string; agent: string };
 }
 
 export interface LaunchAgentInput {
@@ -97,15 +99,8 @@ export interface LaunchAgentInput {
 
 /** Pure: `hutch-launch exec` that starts the exec agent as the sandbox's root, shielded from the OOM killer. */
 export function planLaunchAgentArgv(input: LaunchAgentInput): string[] {
-  return [
-    input.launcher, 'exec',
-    '-t', String(input.initPid),
-    ...input.cgroupProcs.flatMap((f) => ['-c', f]),
-    ...(input.seccompFile === undefined ? [] : ['-s', input.seccompFile]),
-    '-u', '0', '-g', '0', '-d', '/',
-    '-L', input.socket, '-x', input.agent, '-O',
-    '--', 'hutch-agent',
-  ];
+  const { socket, agent, ...where } = input;
+  return planLaunchExecArgv({ ...where, uid: 0, gid: 0, cwd: '/', listen: { socket, agent }, cmd: 'hutch-agent' });
 }
 
 /** Pure: `hutch-launch exec` for one command. */
@@ -117,6 +112,7 @@ export function planLaunchExecArgv(input: LaunchExecInput): string[] {
     ...(input.seccompFile === undefined ? [] : ['-s', input.seccompFile]),
     '-u', String(input.uid), '-g', String(input.gid),
     '-d', input.cwd,
+    ...(input.listen === undefined ? [] : ['-L', input.listen.socket, '-x', input.listen.agent, '-O']),
     ...(input.pidFd === undefined ? [] : ['-p', String(input.pidFd)]),
     ...(input.shell !== undefined ? ['-S', '--', input.shell] : ['--', input.cmd ?? 'true', ...(input.args ?? [])]),
   ];

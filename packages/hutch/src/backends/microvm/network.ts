@@ -16,9 +16,8 @@
 import { CapabilityMissingError } from '../../domain/errors.js';
 import { needsEgress, validateNetworkPolicy } from '../../domain/network-rules.js';
 import type { NetworkPolicy } from '../../domain/sandbox.js';
-import { ensureCa, trustBundle } from '../../host/egress/ca.js';
-import { CA_BUNDLE_PATH, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
-import { caDir } from '../../host/egress/sandbox-egress.js';
+import { trustBundle } from '../../host/egress/ca.js';
+import { CA_BUNDLE_PATH, ensureSandboxCa, wantsSandboxCa } from '../../host/egress/sandbox-ca.js';
 import { getVm, writeVmConfig, type MicrovmContext, type Vm } from './context.js';
 import { writePath } from './files.js';
 import type { VmShape } from './plan.js';
@@ -47,7 +46,7 @@ export async function qemuEnv(ctx: MicrovmContext, vm: Vm): Promise<NodeJS.Proce
 
 /** Creates the VM's egress CA when it has secrets to inject and a NIC (the proxy terminates TLS with it). */
 export async function prepareVmCa(vm: Vm): Promise<void> {
-  if (hasNic(vm) && wantsSandboxCa(vm.spec)) await ensureCa(caDir(vm.paths.dir), `Hutch sandbox ${vm.id} egress CA`);
+  if (hasNic(vm) && wantsSandboxCa(vm.spec)) await ensureSandboxCa(vm.id, vm.paths.dir);
 }
 
 /**
@@ -65,7 +64,7 @@ export async function attachEgress(ctx: MicrovmContext, vm: Vm, how: 'launch' | 
 /** After a boot or restore: the guest's system trust bundle = the host's roots + the VM's egress CA (secrets only). */
 export async function installGuestCa(vm: Vm): Promise<void> {
   if (!hasNic(vm) || !wantsSandboxCa(vm.spec) || !vm.agent) return;
-  const ca = await ensureCa(caDir(vm.paths.dir), `Hutch sandbox ${vm.id} egress CA`);
+  const ca = await ensureSandboxCa(vm.id, vm.paths.dir);
   await writePath(vm.agent, CA_BUNDLE_PATH, Buffer.from(await trustBundle(ca)), 0o644, true);
 }
 

@@ -21,12 +21,17 @@ export function wantsSandboxCa(spec: Pick<SandboxSpec, 'secrets'>): boolean {
   return (spec.secrets?.length ?? 0) > 0;
 }
 
+/** The sandbox's egress CA (created on first use, kept in its host dir), for every tier. */
+export function ensureSandboxCa(sandboxId: string, dir: string): ReturnType<typeof ensureCa> {
+  return ensureCa(caDir(dir), `Hutch sandbox ${sandboxId} egress CA`);
+}
+
 /**
  * Creates the sandbox CA and writes the trust bundle (mode 0644: read through a read-only bind)
  * into `paths.etc`, when the sandbox has secrets. Throws `BackendFailureError` when openssl fails.
  */
 export async function prepareSandboxCa(sandbox: { id: string; spec: Pick<SandboxSpec, 'secrets'>; paths: { dir: string; etc: string } }): Promise<void> {
   if (!wantsSandboxCa(sandbox.spec)) return;
-  const ca = await ensureCa(caDir(sandbox.paths.dir), `Hutch sandbox ${sandbox.id} egress CA`);
+  const ca = await ensureSandboxCa(sandbox.id, sandbox.paths.dir);
   await writeFile(join(sandbox.paths.etc, CA_BUNDLE_FILE), await trustBundle(ca), { mode: 0o644 });
 }
