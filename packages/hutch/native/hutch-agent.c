@@ -35,12 +35,12 @@
  *                 'F' could not start: a message
  * The command gets its own session (and the pty as controlling terminal), default signal
  * dispositions, no fds but 0-2, the requested ids (supplementary groups cleared) and exactly the
- * requested environment. A cwd that cannot be entered exits 126, a missing command 127, with the
+ * requested environment, plus PWD and OLDPWD as the former `sh` wrapper's `cd` set them. A cwd that cannot be entered exits 126, a missing command 127, with the
  * same messages as hutch-launch. Output is read only while less than OUT_HIGH bytes wait for the
  * host, so a slow host slows the command instead of growing memory. The exit frame is sent once
  * the command has exited and its output has ended (or GRACE_MS after the exit, when a background
- * job keeps the pipes open); the host then closes the connection. If the host goes away, the command keeps running and its output is
- * dropped.
+ * job keeps the pipes open); the handler then waits for the host to close the connection. If the
+ * host goes away, the command keeps running and its output is dropped.
  *
  * Build: gcc -static -O2 -Wall -o hutch-agent hutch-agent.c
  */
