@@ -1,7 +1,7 @@
 /** Unit tests of the launcher's argv planners (host/launcher.ts); the launcher itself is exercised by the process-tier suites. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planLaunchAgentArgv, planLaunchExecArgv, planLaunchInitArgv } from './launcher.js';
+import { planLaunchAgentArgv, planLaunchExecArgv, planLaunchInitArgv, planLaunchListenArgv } from './launcher.js';
 
 describe('launcher argv', () => {
   it('puts cgroups, the user namespace and the kept fds before bwrap', () => {
@@ -21,5 +21,9 @@ describe('launcher argv', () => {
   it('starts the exec agent as the sandbox root with its host socket, by fd, shielded from the OOM killer', () => {
     const argv = planLaunchAgentArgv({ launcher: '/l', agent: '/b/hutch-agent', socket: '/d/agent.sock', initPid: 7, cgroupProcs: ['/cg/cgroup.procs'], seccompFile: '/d/s.bpf' });
     assert.deepEqual(argv, ['/l', 'exec', '-t', '7', '-c', '/cg/cgroup.procs', '-s', '/d/s.bpf', '-u', '0', '-g', '0', '-d', '/', '-L', '/d/agent.sock', '-x', '/b/hutch-agent', '-O', '--', 'hutch-agent']);
+  });
+
+  it('puts the listen mode in front of a runtime call', () => {
+    assert.deepEqual(planLaunchListenArgv('/l', '/b/hutch-agent', '/d/agent.sock', ['crun', 'run']), ['/l', 'listen', '-L', '/d/agent.sock', '-x', '/b/hutch-agent', '-O', '--', 'crun', 'run']);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The process tier's launcher, native/hutch-launch.c (see its header for what it does and why):
- * where it is, building it on first use, and the pure argv planners for its two modes.
+ * The launcher, native/hutch-launch.c (see its header for what it does and why): where it is,
+ * building it (and the exec agent it starts) on first use, and the pure argv planners of its modes.
  *
  * - `init`: join the sandbox's cgroups, create the user namespace (ids 0..65535 → the sandbox's
  *   host range), exec bwrap. Replaces the Perl prelude in front of the init.
@@ -8,7 +8,10 @@
  *   root, install the seccomp filter, fork into the pid namespace, drop to the user, report the
  *   in-sandbox pid (fd, or OSC for PTYs), cd and exec. Replaces prelude + nsenter + `sh` wrapper,
  *   with the same contract towards host/exec-process.ts and the same exit codes (126 for a cwd
- *   that cannot be entered, 127 for a missing command).
+ *   that cannot be entered, 127 for a missing command). With `listen` (planLaunchAgentArgv) it
+ *   starts the process tier's exec agent instead.
+ * - `listen`: bind the exec agent's host socket, open the agent binary, pass both as fds 3 and 4
+ *   to a command (the container tier's `crun run`, whose pid 1 is then the agent).
  *
  * It is linked statically: it runs as host root with the exec's environment, which a dynamic
  * loader would read (LD_PRELOAD, LD_LIBRARY_PATH). scripts/setup.sh builds it; without gcc or a
@@ -101,6 +104,11 @@ export interface LaunchAgentInput {
 export function planLaunchAgentArgv(input: LaunchAgentInput): string[] {
   const { socket, agent, ...where } = input;
   return planLaunchExecArgv({ ...where, uid: 0, gid: 0, cwd: '/', listen: { socket, agent }, cmd: 'hutch-agent' });
+}
+
+/** Pure: `hutch-launch listen` in front of `argv` (a runtime call that passes fds 3 and 4 on). */
+export function planLaunchListenArgv(launcher: string, agent: string, socket: string, argv: string[] = []): string[] {
+  return [launcher, 'listen', '-L', socket, '-x', agent, '-O', '--', ...argv];
 }
 
 /** Pure: `hutch-launch exec` for one command. */

@@ -15,7 +15,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import { fitsSocketAddress } from '../../host/agent-exec.js';
-import { DEFAULT_AGENT_PATH, DEFAULT_LAUNCHER_PATH, ensureAgent, ensureLauncher } from '../../host/launcher.js';
+import { DEFAULT_AGENT_PATH, DEFAULT_LAUNCHER_PATH, ensureAgent, ensureLauncher, planLaunchListenArgv } from '../../host/launcher.js';
 import type { ContainerTools } from './capabilities.js';
 import type { ContainerContext, ContainerSandbox } from './context.js';
 
@@ -32,14 +32,9 @@ export function agentUsable(ctx: ContainerContext, sandbox: ContainerSandbox): b
   return ctx.agent !== undefined && fitsSocketAddress(sandbox.paths.agentSocket);
 }
 
-/** Pure: the argv prefix that binds the socket, opens the agent and runs the runtime call. */
-export function planAgentPrefix(launcher: string, binary: string, socket: string): string[] {
-  return [launcher, 'listen', '-L', socket, '-x', binary, '-O', '--'];
-}
-
 /** The prefix of the `run` call when the agent is the init; empty otherwise. */
 export function agentRunPrefix(ctx: ContainerContext, sandbox: ContainerSandbox): string[] {
-  return agentUsable(ctx, sandbox) ? planAgentPrefix(ctx.agent!.launcher, ctx.agent!.binary, sandbox.paths.agentSocket) : [];
+  return agentUsable(ctx, sandbox) ? planLaunchListenArgv(ctx.agent!.launcher, ctx.agent!.binary, sandbox.paths.agentSocket) : [];
 }
 
 /** Removes the socket of a stopped container's agent (a start binds a new one either way). */
